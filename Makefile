@@ -1,0 +1,35 @@
+# balancewatch — two commands on a fresh clone: `make pipeline` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+DATA_DIR ?= data/sample
+WAREHOUSE ?= warehouse/balancewatch.db
+BW := $(VENV)/bin/balancewatch
+STAMP := $(VENV)/.installed
+
+.PHONY: pipeline test load build monitor lint clean venv
+
+# The virtualenv is (re)built on first use and whenever pyproject.toml changes.
+$(STAMP): pyproject.toml
+	@echo "setting up $(VENV) (first use or pyproject.toml changed)..."
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -e '.[dev]'
+	@touch $@
+
+venv: $(STAMP)
+
+pipeline: $(STAMP)
+	$(BW) run $(DATA_DIR) --warehouse $(WAREHOUSE)
+
+load: $(STAMP)
+	$(BW) load $(DATA_DIR) --warehouse $(WAREHOUSE)
+
+test: $(STAMP)
+	$(VENV)/bin/pytest
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+
+clean:
+	rm -rf warehouse dbt/target dbt/logs gx/uncommitted .pytest_cache

@@ -1,0 +1,84 @@
+"""The ``balancewatch`` command: one subcommand per pipeline stage, and ``run`` for all of them."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from balancewatch import exit_codes
+from balancewatch.settings import SAMPLE_DIR, export_warehouse, resolve_warehouse
+
+Stage = Callable[[argparse.Namespace, Path], int]
+
+
+def stage_load(args: argparse.Namespace, warehouse: Path) -> int:
+    """Load the delivery directory into the raw tables."""
+    from loaders import DeliveryRejected, load_delivery
+
+    data_dir = Path(args.data_dir)
+    print(f"load: {data_dir} -> {warehouse}")
+    try:
+        report = load_delivery(data_dir, warehouse)
+    except DeliveryRejected as rejected:
+        print(rejected.message(), file=sys.stderr)
+        return exit_codes.BAD_INPUT
+    for line in report.lines():
+        print(f"  {line}")
+    if not report.changed:
+        print("  nothing to load: every file of this delivery was loaded before")
+    return exit_codes.OK
+
+
+STAGES: dict[str, Stage] = {"load": stage_load}
+
+
+def _timed(name: str, stage: Stage, args: argparse.Namespace, warehouse: Path) -> int:
+    started = time.perf_counter()
+    status = stage(args, warehouse)
+    print(f"{name}: finished in {time.perf_counter() - started:.1f} s (exit {status})")
+    return status
+
+
+def run_all(args: argparse.Namespace, warehouse: Path) -> int:
+    """Every stage in order; stops at the first that fails."""
+    for name, stage in STAGES.items():
+        status = _timed(name, stage, args, warehouse)
+        if status != exit_codes.OK:
+            return status
+    return exit_codes.OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="balancewatch",
+        description="Load Deel exports, build the balance models, and monitor balance swings.",
+    )
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--warehouse",
+        help="SQLite warehouse file (created if missing); default $BALANCEWATCH_WAREHOUSE "
+        "or warehouse/balancewatch.db",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    data_help = f"delivery directory of organizations*.csv / invoices*.csv (default {SAMPLE_DIR})"
+    load = sub.add_parser("load", parents=[common], help="load a delivery into the raw tables")
+    load.add_argument("data_dir", nargs="?", default=str(SAMPLE_DIR), help=data_help)
+    run = sub.add_parser("run", parents=[common], help="every stage: load, build, monitor")
+    run.add_argument("data_dir", nargs="?", default=str(SAMPLE_DIR), help=data_help)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    warehouse = resolve_warehouse(args.warehouse)
+    export_warehouse(warehouse)
+    if args.command == "run":
+        return run_all(args, warehouse)
+    return _timed(args.command, STAGES[args.command], args, warehouse)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,251 @@
+"""Load one delivery directory into the warehouse: all of it in one transaction, or nothing."""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+import sys
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from loaders.duplicates import find_repeated_keys
+from loaders.errors import DeliveryRejected, ProblemCollector, ValueProblem
+from loaders.reader import read_rows
+from loaders.schema import LOAD_LOG_SQL, TABLES, TableSpec
+
+LARGE_FILE_BYTES = 50 * 1024 * 1024
+
+
+@dataclass
+class TableSummary:
+    """What one delivery did to one raw table."""
+
+    table: str
+    files_loaded: int = 0
+    files_skipped: int = 0
+    rows_read: int = 0
+    rows_inserted: int = 0
+    rows_updated: int = 0
+    seconds: float = 0.0
+
+    def line(self) -> str:
+        """The one-line summary printed after a load."""
+        if not self.files_loaded:
+            return f"{self.table}: nothing new ({self.files_skipped} file(s) already loaded)"
+        rate = self.rows_read / self.seconds if self.seconds else 0.0
+        skipped = f", {self.files_skipped} already loaded" if self.files_skipped else ""
+        return (
+            f"{self.table}: {self.rows_read:,} rows read, {self.rows_inserted:,} inserted, "
+            f"{self.rows_updated:,} updated from {self.files_loaded} file(s){skipped} "
+            f"in {self.seconds:.2f} s ({rate:,.0f} rows/s)"
+        )
+
+
+@dataclass
+class LoadReport:
+    """The outcome of loading a delivery."""
+
+    load_id: int | None
+    tables: dict[str, TableSummary] = field(default_factory=dict)
+    skipped: list[str] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return self.load_id is not None
+
+    def lines(self) -> list[str]:
+        return [summary.line() for summary in self.tables.values()]
+
+
+@dataclass(frozen=True)
+class DeliveryFile:
+    """One export file of a delivery, with its content hash."""
+
+    path: Path
+    spec: TableSpec
+    sha256: str
+
+
+def _sha256(path: Path) -> str:
+    with path.open("rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
+def discover(directory: Path) -> list[DeliveryFile]:
+    """The delivery's export files, organizations first, each kind in name order."""
+    if not directory.is_dir():
+        raise DeliveryRejected([ValueProblem(str(directory), 0, "-", None, "not a directory")])
+    files: list[DeliveryFile] = []
+    unknown: list[ValueProblem] = []
+    csvs = sorted(p for p in directory.iterdir() if p.suffix.lower() == ".csv" and p.is_file())
+    for spec in TABLES:
+        for path in csvs:
+            if path.name.lower().startswith(spec.file_prefix):
+                files.append(DeliveryFile(path, spec, _sha256(path)))
+    known = {f.path for f in files}
+    for path in csvs:
+        if path not in known:
+            reason = "not an organizations*.csv or invoices*.csv export file"
+            unknown.append(ValueProblem(path.name, 0, "-", None, reason))
+    if unknown:
+        raise DeliveryRejected(unknown)
+    if not files:
+        reason = "no organizations*.csv or invoices*.csv files in this directory"
+        raise DeliveryRejected([ValueProblem(str(directory), 0, "-", None, reason)])
+    return files
+
+
+def _loaded_hashes(conn: sqlite3.Connection) -> set[str]:
+    exists = conn.execute(
+        "select 1 from sqlite_master where type = 'table' and name = 'load_log'"
+    ).fetchone()
+    if not exists:
+        return set()
+    return {row[0] for row in conn.execute("select sha256 from load_log")}
+
+
+def _count(conn: sqlite3.Connection, table: str) -> int:
+    return conn.execute(f"select count(*) from {table}").fetchone()[0]
+
+
+def _unless_problems(
+    rows: Iterable[tuple], problems: ProblemCollector, tally: list[int]
+) -> Iterator[tuple]:
+    """Pass rows on until the first problem; keep reading (and counting) to report them all."""
+    for row in rows:
+        tally[0] += 1
+        if not problems:
+            yield row
+
+
+def _load_file(
+    conn: sqlite3.Connection,
+    item: DeliveryFile,
+    load_id: int,
+    problems: ProblemCollector,
+    show_progress: bool,
+) -> tuple[int, int, int, float]:
+    """Upsert one file; returns rows read, inserted, updated and seconds."""
+    started = time.perf_counter()
+    table = item.spec.name
+    before_rows = _count(conn, table)
+    before_changes = conn.total_changes
+    tally = [0]
+    progress = show_progress and item.path.stat().st_size >= LARGE_FILE_BYTES
+    rows = read_rows(item.path, item.spec, problems, show_progress=progress)
+    params = ((*row, load_id) for row in _unless_problems(rows, problems, tally))
+    conn.executemany(item.spec.upsert_sql(), params)
+    if problems:
+        return tally[0], 0, 0, 0.0
+    written = conn.total_changes - before_changes
+    inserted = _count(conn, table) - before_rows
+    seconds = time.perf_counter() - started
+    return tally[0], inserted, written - inserted, seconds
+
+
+def load_delivery(
+    directory: Path, warehouse: Path, *, show_progress: bool | None = None
+) -> LoadReport:
+    """Load every new export file of ``directory`` into ``warehouse`` atomically.
+
+    Files already loaded (same SHA-256) are skipped. Any problem rejects the whole delivery with
+    :class:`DeliveryRejected` and leaves the warehouse byte-for-byte as it was (a warehouse file
+    that did not exist is not left behind).
+    """
+    if show_progress is None:
+        show_progress = sys.stderr.isatty()
+    files = discover(directory)
+    existed = warehouse.exists()
+    warehouse.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(warehouse, isolation_level=None)
+    try:
+        report = _load_in_transaction(conn, files, show_progress)
+    except BaseException:
+        conn.close()
+        if not existed:
+            _remove_new_warehouse(warehouse)
+        raise
+    conn.close()
+    return report
+
+
+def _remove_new_warehouse(warehouse: Path) -> None:
+    for path in (warehouse, warehouse.with_name(warehouse.name + "-journal")):
+        path.unlink(missing_ok=True)
+
+
+def _load_in_transaction(
+    conn: sqlite3.Connection, files: list[DeliveryFile], show_progress: bool
+) -> LoadReport:
+    loaded = _loaded_hashes(conn)
+    report = LoadReport(load_id=None)
+    for spec in TABLES:
+        report.tables[spec.name] = TableSummary(spec.name)
+    pending: list[DeliveryFile] = []
+    seen: set[str] = set(loaded)
+    for item in files:
+        if item.sha256 in seen:
+            report.tables[item.spec.name].files_skipped += 1
+            report.skipped.append(item.path.name)
+        else:
+            seen.add(item.sha256)
+            pending.append(item)
+    if not pending:
+        return report
+
+    conn.execute("pragma cache_size = -262144")
+    conn.execute("pragma temp_store = memory")
+    conn.execute("begin immediate")
+    try:
+        for spec in TABLES:
+            conn.execute(spec.create_sql())
+        conn.execute(LOAD_LOG_SQL)
+        load_id = conn.execute("select coalesce(max(load_id), 0) + 1 from load_log").fetchone()[0]
+        problems = ProblemCollector()
+        loaded_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        for item in pending:
+            read, inserted, updated, seconds = _load_file(
+                conn, item, load_id, problems, show_progress
+            )
+            summary = report.tables[item.spec.name]
+            summary.files_loaded += 1
+            summary.rows_read += read
+            summary.rows_inserted += inserted
+            summary.rows_updated += updated
+            summary.seconds += seconds
+            conn.execute(
+                "insert into load_log (load_id, file_name, sha256, table_name, rows_read, "
+                "rows_inserted, rows_updated, loaded_at, seconds) values (?,?,?,?,?,?,?,?,?)",
+                (
+                    load_id,
+                    item.path.name,
+                    item.sha256,
+                    item.spec.name,
+                    read,
+                    inserted,
+                    updated,
+                    loaded_at,
+                    round(seconds, 3),
+                ),
+            )
+        problems.raise_if_any()
+        _reject_repeated_keys(pending, report)
+        conn.execute("commit")
+    except BaseException:
+        conn.execute("rollback")
+        raise
+    report.load_id = load_id
+    return report
+
+
+def _reject_repeated_keys(pending: list[DeliveryFile], report: LoadReport) -> None:
+    """A key given twice in one delivery leaves fewer rows written than read: find and report."""
+    for spec in TABLES:
+        summary = report.tables[spec.name]
+        written = summary.rows_inserted + summary.rows_updated
+        if written < summary.rows_read:
+            paths = [item.path for item in pending if item.spec is spec]
+            find_repeated_keys(paths, spec).raise_if_any()

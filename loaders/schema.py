@@ -1,0 +1,127 @@
+"""The raw tables: which CSV columns they take, how each is typed, and their DDL."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from loaders.parsing import (
+    Parser,
+    parse_date,
+    parse_decimal,
+    parse_int64,
+    parse_text,
+    parse_utc_timestamp,
+)
+
+
+@dataclass(frozen=True)
+class Column:
+    """One CSV column and the raw-table column it loads into."""
+
+    header: str
+    name: str
+    sql_type: str
+    parse: Parser
+    required: bool
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """A raw table fed by one kind of export file."""
+
+    name: str
+    file_prefix: str
+    columns: tuple[Column, ...]
+
+    @property
+    def primary_key(self) -> Column:
+        return self.columns[0]
+
+    @property
+    def headers(self) -> tuple[str, ...]:
+        return tuple(c.header for c in self.columns)
+
+    def create_sql(self) -> str:
+        """``create table if not exists``.
+
+        The key is ``bigint primary key``, not SQLite's rowid alias ``integer primary key``: the
+        export's keys are random 64-bit hashes, and inserting them into the rowid tree costs twice
+        as long as appending rows and maintaining a separate key index.
+        """
+        defs = [f"{self.primary_key.name} {self.primary_key.sql_type} primary key"]
+        for col in self.columns[1:]:
+            defs.append(f"{col.name} {col.sql_type}{' not null' if col.required else ''}")
+        defs.append("_load_id integer not null")
+        body = ",\n    ".join(defs)
+        return f"create table if not exists {self.name} (\n    {body}\n)"
+
+    def upsert_sql(self) -> str:
+        """Insert a row; a row of an earlier load with the same key is replaced.
+
+        A second row with the same key in the *same* load changes nothing, which is how the
+        loader notices keys repeated within one delivery.
+        """
+        names = [c.name for c in self.columns] + ["_load_id"]
+        placeholders = ", ".join("?" for _ in names)
+        updates = ", ".join(f"{n} = excluded.{n}" for n in names[1:])
+        return (
+            f"insert into {self.name} ({', '.join(names)}) values ({placeholders}) "
+            f"on conflict ({self.primary_key.name}) do update set {updates} "
+            f"where {self.name}._load_id is not excluded._load_id"
+        )
+
+
+def _col(header: str, sql_type: str, parse: Parser, required: bool) -> Column:
+    return Column(header, header.lower(), sql_type, parse, required)
+
+
+ORGANIZATIONS = TableSpec(
+    name="organizations",
+    file_prefix="organizations",
+    columns=(
+        _col("ORGANIZATION_ID", "bigint", parse_int64, True),
+        _col("FIRST_PAYMENT_DATE", "text", parse_date, False),
+        _col("LAST_PAYMENT_DATE", "text", parse_date, False),
+        _col("LEGAL_ENTITY_COUNTRY_CODE", "bigint", parse_int64, False),
+        _col("COUNT_TOTAL_CONTRACTS_ACTIVE", "integer", parse_int64, False),
+        _col("CREATED_DATE", "text", parse_utc_timestamp, True),
+    ),
+)
+
+INVOICES = TableSpec(
+    name="invoices",
+    file_prefix="invoices",
+    columns=(
+        _col("INVOICE_ID", "bigint", parse_int64, True),
+        _col("PARENT_INVOICE_ID", "bigint", parse_int64, True),
+        _col("TRANSACTION_ID", "bigint", parse_int64, True),
+        _col("ORGANIZATION_ID", "bigint", parse_int64, True),
+        _col("TYPE", "bigint", parse_int64, True),
+        _col("STATUS", "text", parse_text, True),
+        _col("CURRENCY", "text", parse_text, True),
+        _col("PAYMENT_CURRENCY", "text", parse_text, False),
+        _col("PAYMENT_METHOD", "text", parse_text, False),
+        _col("AMOUNT", "real", parse_decimal, True),
+        _col("PAYMENT_AMOUNT", "real", parse_decimal, False),
+        _col("FX_RATE", "real", parse_decimal, True),
+        _col("FX_RATE_PAYMENT", "real", parse_decimal, False),
+        _col("CREATED_AT", "text", parse_utc_timestamp, True),
+    ),
+)
+
+TABLES: tuple[TableSpec, ...] = (ORGANIZATIONS, INVOICES)
+
+LOAD_LOG_SQL = """
+create table if not exists load_log (
+    file_id       integer primary key,
+    load_id       integer not null,
+    file_name     text not null,
+    sha256        text not null,
+    table_name    text not null,
+    rows_read     integer not null,
+    rows_inserted integer not null,
+    rows_updated  integer not null,
+    loaded_at     text not null,
+    seconds       real not null
+)
+"""
