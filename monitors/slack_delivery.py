@@ -1,0 +1,178 @@
+"""Where a digest goes: Slack's Web API or an incoming webhook, via slack-sdk, with bounded retries.
+
+The delivery never raises: every outcome, including a fault, comes back as a
+:class:`DeliveryOutcome` whose ``problem`` is a sentence for the operator. Secrets (the bot token,
+the webhook URL) are never part of that sentence, of ``repr()``, or of any log line.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.error import URLError
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackRequestError
+from slack_sdk.webhook import WebhookClient
+
+from monitors.slack_blocks import SlackMessage
+
+DEFAULT_API_URL = "https://slack.com/api/"
+Sleep = Callable[[float], None]
+
+
+@dataclass(frozen=True)
+class SlackSettings:
+    """Slack connection settings, read from the environment only."""
+
+    bot_token: str | None = field(default=None, repr=False)
+    channel: str | None = None
+    webhook_url: str | None = field(default=None, repr=False)
+    api_url: str = DEFAULT_API_URL
+    max_attempts: int = 4
+    backoff_seconds: float = 1.0
+    max_retry_after_seconds: float = 30.0
+    timeout_seconds: float = 15.0
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> SlackSettings:
+        """``SLACK_BOT_TOKEN`` + ``SLACK_CHANNEL``, or ``SLACK_WEBHOOK_URL``; ``SLACK_API_URL``."""
+        env = os.environ if env is None else env
+        return cls(
+            bot_token=env.get("SLACK_BOT_TOKEN") or None,
+            channel=env.get("SLACK_CHANNEL") or None,
+            webhook_url=env.get("SLACK_WEBHOOK_URL") or None,
+            api_url=env.get("SLACK_API_URL") or DEFAULT_API_URL,
+            **overrides,
+        )
+
+    @property
+    def mode(self) -> str | None:
+        """``web_api``, ``webhook``, or ``None`` when Slack is not configured."""
+        if self.bot_token and self.channel:
+            return "web_api"
+        if self.webhook_url:
+            return "webhook"
+        return None
+
+    def incomplete(self) -> str | None:
+        """A sentence naming a half-done configuration (a token without a channel, ...)."""
+        if self.bot_token and not self.channel and not self.webhook_url:
+            return "SLACK_BOT_TOKEN is set but SLACK_CHANNEL is not: Slack delivery is off"
+        if self.channel and not self.bot_token and not self.webhook_url:
+            return "SLACK_CHANNEL is set but SLACK_BOT_TOKEN is not: Slack delivery is off"
+        return None
+
+
+@dataclass(frozen=True)
+class DeliveryOutcome:
+    """What happened to one message."""
+
+    delivered: bool
+    message_ts: str | None = None
+    attempts: int = 0
+    problem: str | None = None
+
+
+class _Retry(Exception):
+    """A transient fault: try again after ``wait`` seconds (None = exponential backoff)."""
+
+    def __init__(self, reason: str, wait: float | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.wait = wait
+
+
+class _GiveUp(Exception):
+    """A fault that retrying will not fix."""
+
+
+def _post_web_api(settings: SlackSettings, message: SlackMessage) -> str:
+    client = WebClient(
+        token=settings.bot_token,
+        base_url=settings.api_url,
+        timeout=int(settings.timeout_seconds),
+        retry_handlers=[],
+    )
+    try:
+        response = client.chat_postMessage(
+            channel=settings.channel, text=message.text, blocks=message.blocks
+        )
+    except SlackApiError as err:
+        status = err.response.status_code
+        error = err.response.get("error") if isinstance(err.response.data, dict) else None
+        if status == 429:
+            raise _Retry("rate limited", _retry_after(err.response.headers)) from None
+        if status >= 500:
+            raise _Retry(f"HTTP {status}") from None
+        raise _GiveUp(f"Slack answered ok=false: {error or f'HTTP {status}'}") from None
+    return str(response.get("ts") or "")
+
+
+def _post_webhook(settings: SlackSettings, message: SlackMessage) -> str:
+    client = WebhookClient(
+        settings.webhook_url, timeout=int(settings.timeout_seconds), retry_handlers=[]
+    )
+    response = client.send(text=message.text, blocks=message.blocks)
+    if response.status_code == 200:
+        return "webhook"
+    if response.status_code == 429:
+        raise _Retry("rate limited", _retry_after(response.headers))
+    if response.status_code >= 500:
+        raise _Retry(f"HTTP {response.status_code}")
+    raise _GiveUp(f"the webhook refused the message: HTTP {response.status_code} {response.body}")
+
+
+def _retry_after(headers: Mapping[str, Any]) -> float:
+    for key, value in headers.items():
+        if key.lower() == "retry-after":
+            raw = value[0] if isinstance(value, list) else value
+            try:
+                return max(float(raw), 0.0)
+            except (TypeError, ValueError):
+                break
+    return 1.0
+
+
+def send_message(
+    message: SlackMessage, settings: SlackSettings, *, sleep: Sleep = time.sleep
+) -> DeliveryOutcome:
+    """Post one message, retrying transient faults a bounded number of times. Never raises."""
+    post = _post_web_api if settings.mode == "web_api" else _post_webhook
+    if settings.mode is None:
+        return DeliveryOutcome(False, problem="Slack is not configured")
+    last = "no attempt made"
+    for attempt in range(1, settings.max_attempts + 1):
+        try:
+            return DeliveryOutcome(True, post(settings, message), attempt)
+        except _GiveUp as err:
+            return DeliveryOutcome(False, attempts=attempt, problem=str(err))
+        except _Retry as err:
+            last, wait = err.reason, err.wait
+        except (URLError, SlackRequestError, OSError) as err:
+            last, wait = f"cannot reach Slack ({_reason(err)})", None
+        if wait is not None and wait > settings.max_retry_after_seconds:
+            problem = (
+                f"Slack asked to wait {wait:.0f} s (Retry-After), over the "
+                f"{settings.max_retry_after_seconds:.0f} s cap"
+            )
+            return DeliveryOutcome(False, attempts=attempt, problem=problem)
+        if attempt < settings.max_attempts:
+            sleep(wait if wait is not None else settings.backoff_seconds * 2 ** (attempt - 1))
+    problem = f"gave up after {settings.max_attempts} attempts: {last}"
+    return DeliveryOutcome(False, attempts=settings.max_attempts, problem=problem)
+
+
+def _reason(err: Exception) -> str:
+    """A short cause that never contains a URL (a webhook URL is a secret)."""
+    cause = getattr(err, "reason", err)
+    if isinstance(cause, TimeoutError):
+        return "timed out"
+    if isinstance(cause, OSError) and cause.strerror:
+        return cause.strerror
+    if isinstance(cause, str):
+        return "invalid Slack URL"
+    return type(cause).__name__
