@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from loaders.errors import ProblemCollector, ValueProblem
+from loaders.fast_rows import build_fast_converter
 from loaders.schema import Column, TableSpec
 
 PROGRESS_EVERY_ROWS = 500_000
@@ -113,8 +114,8 @@ def read_rows(
             order = _check_header(path, header, spec, problems)
             if order is None:
                 return
-            plan = list(zip(order, converters))
-            identity_order = order == list(range(width))
+            fast = build_fast_converter(spec)
+            in_spec_order = order == list(range(width))
             end_line = reader.line_num
             rows = 0
             for row in reader:
@@ -124,13 +125,13 @@ def read_rows(
                     if row:
                         problems.add(_width_problem(path.name, line, row, headers))
                     continue
-                try:
-                    if identity_order:
-                        yield tuple([conv(text) for conv, text in zip(converters, row)])
-                    else:
-                        yield tuple([conv(row[i]) for i, conv in plan])
-                except ValueError:
-                    _report_row(path.name, line, row, plan, headers, problems)
+                if not in_spec_order:
+                    row = [row[i] for i in order]
+                typed = fast(row)
+                if typed is None:
+                    typed = _convert_carefully(path.name, line, row, converters, headers, problems)
+                if typed is not None:
+                    yield typed
                 rows += 1
                 if rows % PROGRESS_EVERY_ROWS == 0:
                     progress.update(rows, handle.buffer.tell())
@@ -147,17 +148,21 @@ def _width_problem(name: str, line: int, row: list[str], headers: tuple[str, ...
     return ValueProblem(name, line, column, None, f"expected {expected} fields, found {found}")
 
 
-def _report_row(
+def _convert_carefully(
     name: str,
     line: int,
     row: list[str],
-    plan: list[tuple[int, Converter]],
+    converters: list[Converter],
     headers: tuple[str, ...],
     problems: ProblemCollector,
-) -> None:
-    """Find every bad value of a row that failed to convert."""
-    for (index, convert), header in zip(plan, headers):
+) -> tuple[object, ...] | None:
+    """Type a row the fast path declined, reporting every bad value; None if any."""
+    values: list[object] = []
+    clean = True
+    for convert, text, header in zip(converters, row, headers):
         try:
-            convert(row[index])
+            values.append(convert(text))
         except ValueError as err:
-            problems.add(ValueProblem(name, line, header, row[index], str(err)))
+            problems.add(ValueProblem(name, line, header, text, str(err)))
+            clean = False
+    return tuple(values) if clean else None

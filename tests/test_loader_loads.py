@@ -224,3 +224,23 @@ def test_organizations_header_matches_contract() -> None:
 
     assert ORGANIZATIONS.headers == ORGANIZATION_HEADER
     assert INVOICES.headers == INVOICE_HEADER
+
+
+def test_rows_the_fast_path_declines_are_typed_by_the_careful_path(
+    tmp_path: Path, warehouse: Path
+) -> None:
+    delivery = write_delivery(
+        tmp_path / "d",
+        [],
+        [
+            invoice(INVOICE_ID="1", PAYMENT_METHOD="wire\x1fsplit"),  # the fast path's separator
+            invoice(INVOICE_ID="2", AMOUNT="1" + "0" * 40 + ".00"),  # longer than the fast regex
+        ],
+    )
+    load_delivery(delivery, warehouse)
+    assert rows(
+        warehouse, "select invoice_id, payment_method, amount from invoices order by 1"
+    ) == [
+        (1, "wire\x1fsplit", 92.0),
+        (2, "bank_transfer", 1e40),
+    ]
