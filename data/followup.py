@@ -1,0 +1,84 @@
+"""Follow-up deliveries: the N days after a base delivery's range, plus late status changes.
+
+The delta holds every invoice created in the N days after the range end, earlier invoices whose
+status changed since (open -> paid, paid -> refunded, ...; same INVOICE_ID, payment fields made
+consistent), organizations created in those days, and organizations whose payment dates moved.
+"""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from data import ids
+from data.invoices import Invoice, org_invoices, render, with_status
+from data.plan import OrgPlan
+from data.presets import INVOICES_HEADER, ORGANIZATIONS_HEADER
+from data.run import Run
+from data.writer import open_csv, org_row
+
+if TYPE_CHECKING:
+    from data.writer import GenerationSummary
+
+UNSETTLED = frozenset(("open", "awaiting_payment", "pending", "processing"))
+SETTLE_WINDOW_DAYS = 30
+REFUND_WINDOW_DAYS = 60
+
+
+def write_follow_up(run: Run, out: Path, days: int, summary: GenerationSummary) -> None:
+    """Write the follow-up delivery for `days` days after the base range into out."""
+    with (
+        open_csv(out / "organizations.csv", ORGANIZATIONS_HEADER) as orgs_file,
+        open_csv(out / "invoices.csv", INVOICES_HEADER) as invoices_file,
+    ):
+        for plan in run.plans:
+            changed, new, org_line = follow_up_for(run, plan, days)
+            rows = changed + new
+            invoices_file.writelines(render(inv, plan.org_id, run.cal) for inv in rows)
+            summary.invoices += len(rows)
+            if not plan.listed:
+                summary.orphan_invoices += len(rows)
+            if org_line:
+                orgs_file.write(org_line)
+                summary.organizations += 1
+
+
+def follow_up_for(run: Run, plan: OrgPlan, days: int) -> tuple[list[Invoice], list[Invoice], str]:
+    """One organization's delta: (changed earlier invoices, new invoices, organization row)."""
+    end_day = run.cal.end_day
+    if plan.future and plan.created_day > end_day + days:
+        return [], [], ""
+    base = [] if plan.future else run.base_invoices(plan)
+    plant = run.plants.get(plan.index)
+    generator_plan = plant.plan if plant else plan
+    new = org_invoices(generator_plan, run.ctx, end_day + 1, end_day + days, end_day + days)
+    changed = [] if plant else status_changes(run, plan, base, days)
+    org_line = ""
+    if plan.listed:
+        by_id = {inv.invoice_id: inv for inv in changed}
+        final = [by_id.get(inv.invoice_id, inv) for inv in base] + new
+        line = org_row(plan, final, run)
+        if plan.future or line != org_row(plan, base, run):
+            org_line = line
+    return changed, new, org_line
+
+
+def status_changes(run: Run, plan: OrgPlan, base: list[Invoice], days: int) -> list[Invoice]:
+    """Recent unsettled invoices that got settled, and a few recent payments refunded."""
+    end_day = run.cal.end_day
+    rng = random.Random(ids.seed_for(run.seed, 5, days, plan.index))
+    settle = min(0.9, 0.12 * days)
+    refund = min(0.05, 0.002 * days)
+    changed = []
+    for inv in base:
+        if inv.day <= end_day - REFUND_WINDOW_DAYS:
+            continue
+        u_change, u_kind = rng.random(), rng.random()
+        salt = int(inv.invoice_id) & ((1 << 56) - 1)
+        if inv.status in UNSETTLED and inv.day > end_day - SETTLE_WINDOW_DAYS and u_change < settle:
+            status = "paid" if u_kind < 0.85 else ("failed" if u_kind < 0.95 else "cancelled")
+            changed.append(with_status(inv, status, run.ctx, salt))
+        elif inv.status == "paid" and u_change < refund:
+            changed.append(with_status(inv, "refunded", run.ctx, salt))
+    return changed

@@ -1,0 +1,100 @@
+"""``balance_alerts`` as an outbox: pending alerts go out in one digest, and are marked sent once.
+
+Slack is told at most once per (organization, day, rule): an alert is marked ``sent`` (with the
+message timestamp) only after Slack accepted the digest, and stays ``pending`` after any fault, so
+the next run sends it. Nothing here raises on a Slack fault.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+
+from monitors.digest import Digest, SwingAlert
+from monitors.slack_blocks import render_slack
+from monitors.slack_delivery import SlackSettings, Sleep, send_message
+
+PENDING = "pending"
+SENT = "sent"
+
+
+def pending_swings(conn: sqlite3.Connection) -> list[SwingAlert]:
+    """Alerts not yet delivered to Slack, largest absolute USD change first."""
+    rows = conn.execute(
+        """
+        select organization_id, balance_date, previous_balance_usd, balance_usd,
+               change_usd, change_pct, rule
+        from balance_alerts
+        where delivery_status = ?
+        order by abs(change_usd) desc, balance_date, organization_id
+        """,
+        (PENDING,),
+    ).fetchall()
+    return [SwingAlert(*row) for row in rows]
+
+
+def mark_sent(conn: sqlite3.Connection, alerts: list[SwingAlert], message_ts: str) -> int:
+    """Mark the alerts of a delivered digest as sent; returns how many changed."""
+    sent_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    with conn:
+        cursor = conn.executemany(
+            """
+            update balance_alerts
+            set delivery_status = ?, sent_at = ?, message_ts = ?
+            where organization_id = ? and balance_date = ? and rule = ? and delivery_status = ?
+            """,
+            [(SENT, sent_at, message_ts, *alert.key, PENDING) for alert in alerts],
+        )
+    return cursor.rowcount
+
+
+@dataclass(frozen=True)
+class NotifyResult:
+    """What the notification step did, in words an operator reads."""
+
+    channel: str  # "slack (web api)", "slack (webhook)" or "console only"
+    sent_alerts: int
+    pending_alerts: int
+    problem: str | None = None
+    seconds: float = 0.0
+
+    def line(self) -> str:
+        if self.problem:
+            return (
+                f"slack: NOT delivered: {self.problem}; {self.pending_alerts} alert(s) stay "
+                "pending and will be sent by the next run"
+            )
+        if self.channel == "console only":
+            return (
+                f"slack: not configured; {self.pending_alerts} alert(s) recorded in balance_alerts"
+            )
+        if not self.sent_alerts:
+            return f"{self.channel}: nothing new to send"
+        alerts = f"{self.sent_alerts} alert(s)"
+        return f"{self.channel}: sent 1 digest with {alerts} in {self.seconds:.1f} s"
+
+
+def notify(
+    conn: sqlite3.Connection,
+    run: Digest,
+    settings: SlackSettings,
+    *,
+    sleep: Sleep = time.sleep,
+) -> NotifyResult:
+    """Send one digest of the run plus every pending alert; mark what Slack accepted."""
+    started = time.perf_counter()
+    pending = pending_swings(conn)
+    digest = replace(run, swings=tuple(pending))
+    if settings.mode is None:
+        return NotifyResult("console only", 0, len(pending), settings.incomplete())
+    channel = f"slack ({settings.mode.replace('_', ' ')})"
+    if not digest.has_news:
+        return NotifyResult(channel, 0, 0)
+    outcome = send_message(render_slack(digest), settings, sleep=sleep)
+    seconds = time.perf_counter() - started
+    if not outcome.delivered:
+        return NotifyResult(channel, 0, len(pending), outcome.problem, seconds)
+    mark_sent(conn, pending, outcome.message_ts or "")
+    return NotifyResult(channel, len(pending), 0, None, seconds)

@@ -1,0 +1,167 @@
+"""``balance_alerts`` as an outbox: each alert reaches Slack exactly once, whatever the faults."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from monitors.alert_outbox import notify
+from monitors.digest import Digest
+from monitors.slack_delivery import SlackSettings
+from tests.slack_server import FakeSlack, refused_url
+
+ALERTS_DDL = """
+create table balance_alerts (
+    organization_id integer not null, balance_date text not null, rule text not null,
+    previous_balance_usd real, balance_usd real, change_pct real, change_usd real,
+    severity text, first_seen_at text, delivery_status text not null default 'pending',
+    sent_at text, message_ts text,
+    primary key (organization_id, balance_date, rule)
+)
+"""
+RUN = Digest(as_of="2024-04-30", first_day="2024-04-30", last_day="2024-04-30", days_evaluated=1)
+
+
+def add_alert(
+    conn: sqlite3.Connection, org: int, day: str, previous: float, balance: float
+) -> None:
+    change = balance - previous
+    with conn:
+        conn.execute(
+            "insert into balance_alerts (organization_id, balance_date, rule, previous_balance_usd,"
+            " balance_usd, change_pct, change_usd, severity, first_seen_at) "
+            "values (?, ?, 'balance_swing', ?, ?, ?, ?, 'warning', '2024-05-01T00:00:00Z')",
+            (org, day, previous, balance, 100 * change / abs(previous), change),
+        )
+
+
+@pytest.fixture
+def conn(tmp_path: Path) -> Iterator[sqlite3.Connection]:
+    connection = sqlite3.connect(tmp_path / "w.db")
+    connection.execute(ALERTS_DDL)
+    add_alert(connection, 1, "2024-04-30", 1000.0, 100.0)
+    add_alert(connection, 2, "2024-04-30", 50.0, 500.0)
+    yield connection
+    connection.close()
+
+
+@pytest.fixture
+def slack() -> Iterator[FakeSlack]:
+    with FakeSlack() as server:
+        yield server
+
+
+def settings_for(slack: FakeSlack, **overrides: object) -> SlackSettings:
+    values = dict(
+        bot_token=slack.state.token,
+        channel="#balance-alerts",
+        api_url=slack.api_url,
+        max_attempts=3,
+        backoff_seconds=0.01,
+        max_retry_after_seconds=2,
+    )
+    values.update(overrides)
+    return SlackSettings(**values)
+
+
+def statuses(conn: sqlite3.Connection) -> list[tuple]:
+    return conn.execute(
+        "select organization_id, delivery_status, message_ts from balance_alerts order by 1"
+    ).fetchall()
+
+
+def no_sleep(seconds: float) -> None:
+    pass
+
+
+def test_pending_alerts_go_out_in_one_digest_and_are_marked_sent(
+    conn: sqlite3.Connection, slack: FakeSlack
+) -> None:
+    result = notify(conn, RUN, settings_for(slack))
+    assert (result.sent_alerts, result.pending_alerts, result.problem) == (2, 0, None)
+    assert len(slack.posted) == 1
+    assert "2 balance swing(s)" in slack.posted[0]["text"]
+    assert statuses(conn) == [(1, "sent", "1700000001.000100"), (2, "sent", "1700000001.000100")]
+
+
+def test_second_run_sends_nothing(conn: sqlite3.Connection, slack: FakeSlack) -> None:
+    notify(conn, RUN, settings_for(slack))
+    again = notify(conn, RUN, settings_for(slack))
+    assert again.line() == "slack (web api): nothing new to send"
+    assert len(slack.posted) == 1 and len(slack.requests) == 1
+
+
+def test_only_new_alerts_go_in_the_next_digest(conn: sqlite3.Connection, slack: FakeSlack) -> None:
+    notify(conn, RUN, settings_for(slack))
+    add_alert(conn, 3, "2024-05-01", 10.0, 100.0)
+    result = notify(conn, RUN, settings_for(slack))
+    assert result.sent_alerts == 1
+    assert "org 3 on 2024-05-01" in slack.posted[1]["text"]
+    assert "org 1 " not in slack.posted[1]["text"]
+
+
+FAULTS = {
+    # fault -> (scripted answers, delivered in this run?)
+    "429 within cap": ([("rate_limited", {"retry_after": 1})], True),
+    "429 beyond cap": ([("rate_limited", {"retry_after": 60})], False),
+    "500 then ok": ([("server_error", {})], True),
+    "500 persistent": ([("server_error", {})] * 3, False),
+    "invalid_auth": ([("error", {"error": "invalid_auth"})], False),
+    "channel_not_found": ([("error", {"error": "channel_not_found"})], False),
+    "slow answer": ([("slow", {"seconds": 0.3})], True),
+}
+
+
+@pytest.mark.parametrize("fault", FAULTS, ids=list(FAULTS))
+def test_fault_matrix_every_alert_delivered_exactly_once(
+    fault: str, conn: sqlite3.Connection, slack: FakeSlack
+) -> None:
+    answers, delivered_now = FAULTS[fault]
+    for kind, options in answers:
+        slack.fail_next(kind, **options)
+    first = notify(conn, RUN, settings_for(slack), sleep=no_sleep)
+    if delivered_now:
+        assert first.problem is None and first.sent_alerts == 2
+    else:
+        assert first.problem is not None and first.pending_alerts == 2
+        assert {row[1] for row in statuses(conn)} == {"pending"}
+        assert slack.posted == []
+    second = notify(conn, RUN, settings_for(slack), sleep=no_sleep)  # the fault has cleared
+    assert second.problem is None
+    assert len(slack.posted) == 1, "each alert reaches the channel exactly once"
+    assert {row[1] for row in statuses(conn)} == {"sent"}
+
+
+def test_refused_connection_keeps_alerts_pending_with_one_clear_line(
+    conn: sqlite3.Connection,
+) -> None:
+    settings = SlackSettings(
+        bot_token="xoxb-x",
+        channel="#c",
+        api_url=refused_url(),
+        max_attempts=2,
+        backoff_seconds=0.01,
+    )
+    result = notify(conn, RUN, settings, sleep=no_sleep)
+    assert result.line() == (
+        "slack: NOT delivered: gave up after 2 attempts: cannot reach Slack (Connection refused); "
+        "2 alert(s) stay pending and will be sent by the next run"
+    )
+    assert {row[1] for row in statuses(conn)} == {"pending"}
+
+
+def test_without_slack_settings_alerts_stay_recorded_for_the_console(
+    conn: sqlite3.Connection,
+) -> None:
+    result = notify(conn, RUN, SlackSettings())
+    assert result.line() == "slack: not configured; 2 alert(s) recorded in balance_alerts"
+    assert {row[1] for row in statuses(conn)} == {"pending"}
+
+
+def test_webhook_delivery_marks_alerts_sent(conn: sqlite3.Connection, slack: FakeSlack) -> None:
+    result = notify(conn, RUN, SlackSettings(webhook_url=slack.webhook_url))
+    assert result.sent_alerts == 2
+    assert statuses(conn) == [(1, "sent", "webhook"), (2, "sent", "webhook")]
