@@ -7,7 +7,7 @@ WAREHOUSE ?= warehouse/balancewatch.db
 BW := $(VENV)/bin/balancewatch
 STAMP := $(VENV)/.installed
 
-.PHONY: pipeline test load build monitor lint clean venv
+.PHONY: pipeline test load build monitor lint clean venv system-packages
 
 # The virtualenv is (re)built on first use and whenever pyproject.toml changes.
 $(STAMP): pyproject.toml
@@ -25,7 +25,10 @@ pipeline: $(STAMP)
 load: $(STAMP)
 	$(BW) load $(DATA_DIR) --warehouse $(WAREHOUSE)
 
-test: $(STAMP)
+system-packages:
+	@bash scripts/ensure-system-packages.sh
+
+test: $(STAMP) system-packages
 	$(VENV)/bin/pytest
 
 lint: $(STAMP)
