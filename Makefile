@@ -4,10 +4,11 @@ PYTHON ?= python3
 VENV ?= .venv
 DATA_DIR ?= data/sample
 WAREHOUSE ?= warehouse/balancewatch.db
+SLACK_DEMO_PORT ?= 8765
 BW := $(VENV)/bin/balancewatch
 STAMP := $(VENV)/.installed
 
-.PHONY: pipeline test load build monitor lint clean venv system-packages
+.PHONY: pipeline test load build monitor lint clean venv system-packages slack-demo
 
 # The virtualenv is (re)built on first use and whenever pyproject.toml changes.
 $(STAMP): pyproject.toml
@@ -30,6 +31,10 @@ system-packages:
 
 test: $(STAMP) system-packages
 	$(VENV)/bin/pytest
+
+# A local Slack-API-compatible server that prints every digest it receives (for demos).
+slack-demo: $(STAMP)
+	$(VENV)/bin/python -m tests.slack_server $(SLACK_DEMO_PORT)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -163,17 +163,17 @@ class _Handler(BaseHTTPRequestHandler):
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, state: SlackState) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
+    def __init__(self, state: SlackState, port: int = 0) -> None:
+        super().__init__(("127.0.0.1", port), _Handler)
         self.state = state
 
 
 class FakeSlack:
     """Start with ``with FakeSlack() as slack:``; point clients at ``api_url`` / ``webhook_url``."""
 
-    def __init__(self) -> None:
+    def __init__(self, port: int = 0) -> None:
         self.state = SlackState()
-        self._server = _Server(self.state)
+        self._server = _Server(self.state, port)
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
         )
@@ -220,3 +220,31 @@ def refused_url() -> str:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     return f"http://127.0.0.1:{port}/api/"
+
+
+def main() -> None:
+    """``python -m tests.slack_server [PORT]``: a local Slack for demos; prints what it receives."""
+    import sys
+
+    port = int(sys.argv[1]) if len(sys.argv) > 1 else 8765
+    with FakeSlack(port) as slack:
+        print(
+            f"fake Slack listening; in another shell run:\n"
+            f"  SLACK_API_URL={slack.api_url} SLACK_BOT_TOKEN={slack.state.token} "
+            f"SLACK_CHANNEL='#balance-alerts' make pipeline\n"
+            f"or SLACK_WEBHOOK_URL={slack.webhook_url} make pipeline\n(Ctrl-C to stop)",
+            flush=True,
+        )
+        seen = 0
+        try:
+            while True:
+                time.sleep(0.2)
+                for message in slack.posted[seen:]:
+                    print("-" * 72 + "\n" + str(message.get("text", "")), flush=True)
+                seen = len(slack.posted)
+        except KeyboardInterrupt:
+            pass
+
+
+if __name__ == "__main__":
+    main()
