@@ -5,10 +5,12 @@ VENV ?= .venv
 DATA_DIR ?= data/sample
 WAREHOUSE ?= warehouse/balancewatch.db
 SLACK_DEMO_PORT ?= 8765
+PRESET ?= full
+BENCH_OUT ?= bench/out
 BW := $(VENV)/bin/balancewatch
 STAMP := $(VENV)/.installed
 
-.PHONY: pipeline test load build monitor lint clean venv system-packages slack-demo
+.PHONY: pipeline test load build monitor lint clean venv system-packages slack-demo bench
 
 # The virtualenv is (re)built on first use and whenever pyproject.toml changes.
 $(STAMP): pyproject.toml
@@ -31,6 +33,10 @@ system-packages:
 
 test: $(STAMP) system-packages
 	$(VENV)/bin/pytest
+
+# Benchmark: generate a preset's data, run every stage, compare with the sqlite3 floor.
+bench: $(STAMP) system-packages
+	$(VENV)/bin/python -m bench --preset $(PRESET) --out $(BENCH_OUT)
 
 # A local Slack-API-compatible server that prints every digest it receives (for demos).
 slack-demo: $(STAMP)

@@ -1,0 +1,153 @@
+"""``python -m bench``: generate (or reuse) the data, measure the pipeline and the floor, report.
+
+    python -m bench                      # full preset (12.7M invoices): the README's table
+    python -m bench --preset tiny        # seconds; what tests/test_bench.py runs
+    python -m bench --preset medium --keep --out bench/out
+
+Exit status: 0 every available stage ran (targets may be missed: see the report), 1 a stage or
+the floor failed, 2 bad usage or the sqlite3 shell is missing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bench import report as rep
+from bench.data import Delivery, ensure_delivery
+from bench.floor import FloorUnavailable, measure_floor, sqlite3_shell
+from bench.pipeline import available_subcommands, run_incremental, run_stages, stage_env
+from bench.presets import DEFAULT_PRESET, DEFAULT_SEED, PRESETS
+
+FOLLOW_UP_DAYS = 1
+NOTES = (
+    "each stage is a separate `python -m balancewatch STAGE` process on a fresh warehouse with a "
+    "fresh dbt target directory (cold: full dbt parse); `make pipeline` runs them in one process",
+    "the floor's `.import` stores empty CSV fields as '' (not NULL) and checks nothing; its "
+    "build and swing statements hard-code the default balance rule and threshold",
+    "timings are wall-clock on a shared machine: compare the load averages before trusting a ratio",
+)
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench", description="Benchmark the pipeline against the SQLite floor."
+    )
+    parser.add_argument("--preset", choices=list(PRESETS), default=DEFAULT_PRESET)
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    parser.add_argument(
+        "--out", type=Path, default=Path("bench/out"), help="report and work directory"
+    )
+    parser.add_argument(
+        "--cache", type=Path, help="where generated data is kept and reused (default OUT/data)"
+    )
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the warehouses (default: delete them)"
+    )
+    return parser.parse_args(argv)
+
+
+def _delivery_record(delivery: Delivery, days: int | None = None) -> dict:
+    record = {
+        "directory": str(delivery.directory),
+        "invoice_rows": delivery.invoice_rows,
+        "organization_rows": delivery.organization_rows,
+        "bytes": delivery.bytes,
+        "generated_now": delivery.generated,
+        "generate_seconds": round(delivery.seconds, 2),
+    }
+    if days is not None:
+        record["days"] = days
+    return record
+
+
+def _fresh_work_dir(work: Path) -> None:
+    for name in ("pipeline.db", "pipeline.db-journal", "floor.db", "floor.db-journal"):
+        (work / name).unlink(missing_ok=True)
+    shutil.rmtree(work / "dbt", ignore_errors=True)
+    shutil.rmtree(work / "logs", ignore_errors=True)
+    work.mkdir(parents=True, exist_ok=True)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    preset = PRESETS[args.preset]
+    out = args.out.resolve()
+    cache = (args.cache or out / "data").resolve()
+    try:
+        _, sqlite3_version = sqlite3_shell()
+    except FloorUnavailable as missing:
+        print(f"bench: {missing}", file=sys.stderr)
+        return 2
+
+    print(f"bench: preset {preset.name}: {preset.description}", file=sys.stderr)
+    base = ensure_delivery(cache, preset, args.seed)
+    follow_up = ensure_delivery(cache, preset, args.seed, follow_up_days=FOLLOW_UP_DAYS)
+    available = available_subcommands()
+
+    work = out / f"work-{preset.name}"
+    _fresh_work_dir(work)
+    logs = work / "logs"
+    warehouse = work / "pipeline.db"
+    env = stage_env(warehouse, work / "dbt")
+    load_before = os.getloadavg()
+
+    print("bench: pipeline stages...", file=sys.stderr)
+    stages = run_stages(base.directory, warehouse, logs, env, available)
+    print("bench: floor...", file=sys.stderr)
+    try:
+        floors = {f.stage: f for f in measure_floor(base.directory, work / "floor.db", logs)}
+    except RuntimeError as failed:
+        print(f"bench: {failed}", file=sys.stderr)
+        return 1
+    incremental = None
+    if available["run"] and all(s.status != "failed" for s in stages):
+        print("bench: incremental run...", file=sys.stderr)
+        incremental = run_incremental(follow_up.directory, warehouse, logs, env)
+
+    stage_records = [rep.stage_record(s, floors.get(s.stage)) for s in stages]
+    summary = rep.summarize(stage_records)
+    inc_record = rep.incremental_record(
+        incremental, summary["pipeline_seconds"], _delivery_record(follow_up, FOLLOW_UP_DAYS)
+    )
+    report = {
+        "preset": preset.name,
+        "preset_description": preset.description,
+        "seed": args.seed,
+        "generator_args": list(preset.generator_args),
+        "measured_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "machine": {
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+            "sqlite3_version": sqlite3_version,
+            "load_before": load_before,
+            "load_after": os.getloadavg(),
+        },
+        "data": _delivery_record(base),
+        "subcommands": available,
+        "stages": stage_records,
+        "summary": summary,
+        "incremental": inc_record,
+        "notes": list(NOTES),
+    }
+    report["targets"] = rep.judge_targets(preset.name, summary, inc_record)
+
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"report-{preset.name}.json"
+    path.write_text(json.dumps(report, indent=2) + "\n")
+    print(rep.render(report))
+    print(f"\nreport: {path}")
+    if not args.keep:
+        for name in ("pipeline.db", "floor.db"):
+            (work / name).unlink(missing_ok=True)
+        shutil.rmtree(work / "dbt", ignore_errors=True)
+    failed = any(s.status == "failed" for s in stages) or inc_record.get("status") == "failed"
+    return 1 if failed else 0
