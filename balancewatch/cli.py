@@ -9,7 +9,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from balancewatch import exit_codes
+from balancewatch.dotenv import load_dotenv
 from balancewatch.settings import SAMPLE_DIR, export_warehouse, resolve_warehouse
+from monitors.state import DEFAULT_FIRST_RUN_DAYS
 
 Stage = Callable[[argparse.Namespace, Path], int]
 
@@ -32,7 +34,27 @@ def stage_load(args: argparse.Namespace, warehouse: Path) -> int:
     return exit_codes.OK
 
 
-STAGES: dict[str, Stage] = {"load": stage_load}
+def stage_build(args: argparse.Namespace, warehouse: Path) -> int:
+    """Build the dbt models and run their tests."""
+    from balancewatch.build import build
+
+    print(f"build: dbt build on {warehouse}")
+    return build(warehouse, full_refresh=getattr(args, "full_refresh", False))
+
+
+def stage_monitor(args: argparse.Namespace, warehouse: Path) -> int:
+    """Run the GX checkpoints; record, print and send the balance alerts."""
+    from monitors.run import monitor
+
+    return monitor(
+        warehouse,
+        since=getattr(args, "since", None),
+        first_run_days=getattr(args, "first_run_days", DEFAULT_FIRST_RUN_DAYS),
+        keep_runs=getattr(args, "keep_runs", None),
+    )
+
+
+STAGES: dict[str, Stage] = {"load": stage_load, "build": stage_build, "monitor": stage_monitor}
 
 
 def _timed(name: str, stage: Stage, args: argparse.Namespace, warehouse: Path) -> int:
@@ -62,17 +84,46 @@ def build_parser() -> argparse.ArgumentParser:
         help="SQLite warehouse file (created if missing); default $BALANCEWATCH_WAREHOUSE "
         "or warehouse/balancewatch.db",
     )
+    monitoring = argparse.ArgumentParser(add_help=False)
+    monitoring.add_argument(
+        "--since", metavar="YYYY-MM-DD", help="re-evaluate swings from this day (default: new days)"
+    )
+    monitoring.add_argument(
+        "--first-run-days",
+        type=int,
+        default=DEFAULT_FIRST_RUN_DAYS,
+        help=f"days evaluated by the very first run (default {DEFAULT_FIRST_RUN_DAYS})",
+    )
+    monitoring.add_argument(
+        "--keep-runs", type=int, help="Data Docs runs kept per suite (default 30)"
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     data_help = f"delivery directory of organizations*.csv / invoices*.csv (default {SAMPLE_DIR})"
     load = sub.add_parser("load", parents=[common], help="load a delivery into the raw tables")
     load.add_argument("data_dir", nargs="?", default=str(SAMPLE_DIR), help=data_help)
-    run = sub.add_parser("run", parents=[common], help="every stage: load, build, monitor")
+    build = sub.add_parser(
+        "build", parents=[common], help="build the dbt models and run their tests"
+    )
+    build.add_argument(
+        "--full-refresh",
+        action="store_true",
+        help="rebuild fact_daily_balance from scratch (after changing dbt/seeds/balance_rules.csv)",
+    )
+    monitor = sub.add_parser(
+        "monitor", parents=[common, monitoring], help="run the GX checkpoints and alert on swings"
+    )
+    monitor.set_defaults(full_refresh=False)
+    run = sub.add_parser(
+        "run", parents=[common, monitoring], help="every stage: load, build, monitor"
+    )
     run.add_argument("data_dir", nargs="?", default=str(SAMPLE_DIR), help=data_help)
+    run.add_argument("--full-refresh", action="store_true", help="rebuild fact_daily_balance")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    load_dotenv(Path(".env"))
     warehouse = resolve_warehouse(args.warehouse)
     export_warehouse(warehouse)
     if args.command == "run":

@@ -1,0 +1,14 @@
+{#
+  Balances are summed in integer micro-dollars (USD x 1e6, rounded per invoice). Integer sums are
+  exact and independent of row order, so an incremental build of fact_daily_balance gives exactly
+  (bit for bit) what a full refresh gives, and dim_organizations.current_balance_usd equals the last
+  fact_daily_balance.balance_usd. Rounding to 1e-6 USD per invoice is far below a cent.
+#}
+
+{% macro usd_to_micros(usd) -%}
+    cast(round({{ usd }} * 1000000) as {{ dbt.type_bigint() }})
+{%- endmacro %}
+
+{% macro micros_to_usd(micros) -%}
+    cast({{ micros }} as {{ dbt.type_float() }}) / 1000000
+{%- endmacro %}

@@ -1,0 +1,58 @@
+"""How a monitor run looks in a terminal: one line per suite, and the balance-swing alert block."""
+
+from __future__ import annotations
+
+from monitors.digest import SwingAlert, format_pct, format_usd
+from monitors.results import SuiteSummary
+from monitors.state import Window
+
+
+def suite_lines(summary: SuiteSummary, seconds: float | None = None) -> list[str]:
+    """``  stg_invoices  PASSED  19/20 met  (0 critical, 1 warning, 0 info failed)  0.8 s``
+    followed by one indented line per failed expectation."""
+    critical = summary.failed("critical")
+    status = "FAILED" if critical else "passed"
+    timing = f"  {seconds:.1f} s" if seconds is not None else ""
+    lines = [
+        f"  {summary.suite:<20} {status:<7} {summary.passed}/{summary.evaluated} met  "
+        f"({critical} critical, {summary.failed('warning')} warning, "
+        f"{summary.failed('info')} info failed){timing}"
+    ]
+    lines += [f"      report   {note}" for note in summary.reported]
+    for f in sorted(summary.failures, key=lambda f: ("critical", "warning", "info").index(
+            f.severity) if f.severity in ("critical", "warning", "info") else 3):
+        what = f" [{f.what}]" if f.what else ""
+        lines.append(f"      {f.severity:<8} {f.expectation_type}{what}: {f.observed}")
+    return lines
+
+
+def alert_block(
+    swings: list[SwingAlert], total: int, window: Window, threshold: float, *,
+    new_alerts: int | None, top: int = 10,
+) -> list[str]:
+    """The alert block every run prints: the count, then the top swings ranked by |USD|."""
+    span = f"{window.first_day} .. {window.as_of}" if window.days else "no new days"
+    head = (
+        f"BALANCE SWINGS: {total} day(s) moved more than {100 * threshold:g}% "
+        f"day over day ({span}, {window.days} day(s) evaluated)"
+    )
+    if new_alerts is not None:
+        head += f"; {new_alerts} new alert(s) recorded"
+    lines = ["=" * 78, head]
+    ranked = sorted(swings, key=lambda s: (-abs(s.change_usd), s.balance_date, s.organization_id))
+    shown = ranked[:top]
+    if shown:
+        lines.append(
+            f"  {'organization':>21}  {'day':<10}  {'previous':>15}  {'balance':>15}"
+            f"  {'change %':>9}  {'change USD':>15}"
+        )
+    for s in shown:
+        lines.append(
+            f"  {s.organization_id:>21}  {s.balance_date:<10}  "
+            f"{format_usd(s.previous_balance_usd):>15}  {format_usd(s.balance_usd):>15}  "
+            f"{format_pct(s.change_pct):>9}  {format_usd(s.change_usd):>15}"
+        )
+    if total > len(shown):
+        lines.append(f"  ... and {total - len(shown)} more (balance_alerts has them all)")
+    lines.append("=" * 78)
+    return lines

@@ -1,0 +1,72 @@
+"""Open the committed GX file context safely: custom classes registered first, suites verified.
+
+GX registers a custom expectation class when its module is imported. A suite loaded before that
+import silently loses those expectations (GX logs an error and the validation *passes*). So every
+entry point opens the context through :func:`open_context`, which imports the classes first, and
+loads suites through :func:`load_checked_suite`, which fails loudly when a loaded suite does not
+hold exactly the expectations its definition in :mod:`monitors.suites` lists.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import great_expectations as gx
+from great_expectations.data_context.types.base import ProgressBarsConfig
+from great_expectations.expectations.registry import get_expectation_impl
+
+import monitors.actions  # noqa: F401  (registers the checkpoint action type)
+from monitors.reference_expectation import ExpectColumnValuesToReferenceOtherTable
+from monitors.suites import expectation_signature
+from monitors.swing_expectation import ExpectDailyBalanceSwingsWithinThreshold
+
+CUSTOM_EXPECTATIONS = (
+    ExpectDailyBalanceSwingsWithinThreshold,
+    ExpectColumnValuesToReferenceOtherTable,
+)
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class SuiteIncomplete(RuntimeError):
+    """A stored suite does not hold the expectations its definition lists."""
+
+
+def ensure_registered() -> None:
+    """Fail unless GX knows every custom expectation class (they register on import)."""
+    for cls in CUSTOM_EXPECTATIONS:
+        if get_expectation_impl(cls.expectation_type) is not cls:
+            raise SuiteIncomplete(f"custom expectation {cls.__name__} is not registered with GX")
+
+
+def open_context(project_root: Path = REPO_ROOT) -> Any:
+    """The file data context at ``project_root/gx``, with no progress bars or analytics."""
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    ensure_registered()
+    context = gx.get_context(mode="file", project_root_dir=str(project_root))
+    context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
+    return context
+
+
+def check_suite(suite: Any, expected: list[Any]) -> None:
+    """Raise :class:`SuiteIncomplete` unless ``suite`` holds exactly ``expected``'s
+    expectation classes and severities (GX drops unknown classes without raising)."""
+    have = expectation_signature(list(suite.expectations))
+    want = expectation_signature(expected)
+    if have != want:
+        missing = want - have
+        extra = have - want
+        raise SuiteIncomplete(
+            f"suite {suite.name!r} is not what monitors/suites.py defines "
+            f"(missing: {dict(missing) or 'none'}; unexpected: {dict(extra) or 'none'}). "
+            "Was a custom expectation module not imported, or gx/ not rebuilt? "
+            "Run `python -m monitors.gx_setup`."
+        )
+
+
+def load_checked_suite(context: Any, name: str, expected: list[Any]) -> Any:
+    """Load suite ``name`` and verify it against its definition."""
+    suite = context.suites.get(name)
+    check_suite(suite, expected)
+    return suite

@@ -1,0 +1,139 @@
+"""What a checkpoint run said, as plain typed values (no GX objects past this module)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from monitors.digest import SwingAlert
+from monitors.state import SWING_RULE
+
+SWING_TYPE = "expect_daily_balance_swings_within_threshold"
+REPORTED_TYPES = ("expect_column_values_to_reference_other_table",)  # shown even when passing
+
+
+@dataclass(frozen=True)
+class FailedExpectation:
+    """One expectation that did not pass (or raised)."""
+
+    suite: str
+    expectation_type: str
+    severity: str  # critical / warning / info
+    what: str  # column or description
+    observed: str  # observed value, unexpected count, or the exception message
+
+
+@dataclass(frozen=True)
+class SuiteSummary:
+    """One suite's outcome in one run."""
+
+    suite: str
+    evaluated: int
+    passed: int
+    failures: tuple[FailedExpectation, ...]
+    reported: tuple[str, ...] = ()  # observations printed even when they pass (orphan share)
+
+    def failed(self, severity: str) -> int:
+        return sum(1 for f in self.failures if f.severity == severity)
+
+
+@dataclass(frozen=True)
+class SwingFinding:
+    """The swing expectation's answer: the full count and the top rows it returned."""
+
+    total: int
+    top: tuple[SwingAlert, ...]
+    threshold: float
+    window_start: str | None
+
+
+def _severity(config: Any) -> str:
+    value = getattr(config, "severity", "critical")
+    return str(getattr(value, "value", value))
+
+
+def _what(config: Any) -> str:
+    kwargs = config.kwargs or {}
+    if config.type in REPORTED_TYPES:
+        return f"{kwargs.get('column')} -> {kwargs.get('other_table')}"
+    if config.description:
+        return str(config.description)
+    if kwargs.get("column"):
+        return str(kwargs["column"])
+    if kwargs.get("column_list"):
+        return ", ".join(kwargs["column_list"])
+    return ""
+
+
+def _observed(result: Any) -> str:
+    info = result.exception_info or {}
+    if info.get("raised_exception"):
+        message = str(info.get("exception_message") or "exception").splitlines()[0]
+        return f"raised: {message[:200]}"
+    res = result.result or {}
+    if result.expectation_config.type == SWING_TYPE:
+        count = res.get("observed_value") or 0
+        return f"{count:,} swing{'' if count == 1 else 's'}"
+    details = res.get("details") or {}
+    if "unmatched_count" in details:
+        rows, unmatched = details["row_count"], details["unmatched_count"]
+        return f"{unmatched:,} of {rows:,} rows unmatched ({100 * unmatched / max(rows, 1):.1f}%)"
+    if res.get("unexpected_count") is not None:
+        return f"{res['unexpected_count']:,} unexpected"
+    observed = res.get("observed_value")
+    if isinstance(observed, float):
+        return f"observed {observed:.4g}"
+    return f"observed {observed}" if observed is not None else "failed"
+
+
+def summarize_suite(validation: Any) -> SuiteSummary:
+    """Summary of one ExpectationSuiteValidationResult."""
+    failures, reported = [], []
+    for r in validation.results:
+        raised = (r.exception_info or {}).get("raised_exception")
+        config = r.expectation_config
+        if config.type in REPORTED_TYPES and not raised:
+            reported.append(f"{_what(config) or config.type}: {_observed(r)}")
+        if r.success and not raised:
+            continue
+        failures.append(
+            FailedExpectation(
+                suite=validation.suite_name,
+                expectation_type=config.type,
+                # a check that could not run vouches for nothing: critical, whatever its level
+                severity="critical" if raised else _severity(config),
+                what=_what(config),
+                observed=_observed(r),
+            )
+        )
+    evaluated = len(validation.results)
+    return SuiteSummary(validation.suite_name, evaluated, evaluated - len(failures),
+                        tuple(failures), tuple(reported))
+
+
+def swing_finding(validation: Any) -> SwingFinding | None:
+    """The swing expectation's result in a suite's validation result, if it ran cleanly."""
+    for r in validation.results:
+        config = r.expectation_config
+        if config.type != SWING_TYPE or (r.exception_info or {}).get("raised_exception"):
+            continue
+        details = (r.result or {}).get("details") or {}
+        top = tuple(
+            SwingAlert(
+                organization_id=s["entity_id"],
+                balance_date=s["day"],
+                previous_balance_usd=s["previous_balance"],
+                balance_usd=s["balance"],
+                change_usd=s["change_usd"],
+                change_pct=s["change_pct"],
+                rule=SWING_RULE,
+            )
+            for s in details.get("swings") or []
+        )
+        return SwingFinding(
+            total=int(details.get("swing_count") or 0),
+            top=top,
+            threshold=float(details.get("threshold") or 0.5),
+            window_start=details.get("window_start"),
+        )
+    return None

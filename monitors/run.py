@@ -1,0 +1,294 @@
+"""The monitor stage: run the GX checkpoints on the warehouse, record and print balance alerts.
+
+``monitor(warehouse)`` runs checkpoint ``staging`` (stg_invoices, stg_organizations) and checkpoint
+``balance`` (fact_daily_balance, including the swing expectation on the days after the watermark),
+records new swings in ``balance_alerts``, advances the watermark, prints the alert block and one
+line per suite, and returns the exit status of CONTRACT.md §3:
+
+* 0 -- ran; warnings and alerts allowed;
+* 1 -- a critical expectation failed: alerts are not recorded and the watermark does not move
+  (the data cannot be trusted; the same days are evaluated again by the next run);
+* 2 -- bad input or usage (missing warehouse or tables, bad ``since``): nothing written.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import sys
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any, TextIO
+
+from monitors.console import alert_block, suite_lines
+from monitors.digest import CriticalFailure, Digest, SwingAlert
+from monitors.docs_site import SITE_DIR
+from monitors.results import SuiteSummary, summarize_suite, swing_finding
+from monitors.state import (
+    DEFAULT_FIRST_RUN_DAYS,
+    SWING_RULE,
+    Window,
+    advance_watermark,
+    ensure_tables,
+    evaluation_window,
+    last_evaluated,
+    record_alerts,
+)
+
+OK, CRITICAL_FAILURE, BAD_INPUT = 0, 1, 2
+REQUIRED_TABLES = ("stg_invoices", "stg_organizations", "fact_daily_balance")
+CHECKPOINTS = ("staging", "balance")
+NOTHING_TO_EVALUATE = "9999-12-31"
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class MonitorReport:
+    """Everything one run found; ``exit_code`` is what the CLI returns."""
+
+    exit_code: int
+    window: Window | None = None
+    suites: list[SuiteSummary] = field(default_factory=list)
+    swing_total: int = 0
+    swings: list[SwingAlert] = field(default_factory=list)
+    new_alerts: int = 0
+    docs_index: Path | None = None
+    digest: Digest | None = None
+    message: str = ""
+
+
+class BadInput(Exception):
+    """A problem with the arguments or the warehouse; exit 2, nothing written."""
+
+
+def _inspect_warehouse(warehouse: Path) -> tuple[str | None, str | None]:
+    """(as-of date, watermark) read without writing; raises BadInput on a missing file/table."""
+    if not warehouse.is_file():
+        raise BadInput(
+            f"warehouse not found: {warehouse} (run `balancewatch load` and "
+            "`balancewatch build` first; SQLite would silently create an empty file)"
+        )
+    conn = sqlite3.connect(f"file:{warehouse}?mode=ro", uri=True)
+    try:
+        names = {r[0] for r in conn.execute("select name from sqlite_master")}
+        missing = [t for t in REQUIRED_TABLES if t not in names]
+        if missing:
+            raise BadInput(
+                f"the warehouse {warehouse} has no {', '.join(missing)}: "
+                "run `balancewatch build` first"
+            )
+        as_of = conn.execute("select max(created_date) from stg_invoices").fetchone()[0]
+        last = last_evaluated(conn) if "monitor_state" in names else None
+    except sqlite3.DatabaseError as exc:
+        raise BadInput(f"cannot read the warehouse {warehouse}: {exc}") from exc
+    finally:
+        conn.close()
+    return as_of, last
+
+
+def _check_since(since: str | None) -> None:
+    if since is None:
+        return
+    try:
+        date.fromisoformat(since)
+    except ValueError:
+        raise BadInput(f"--since must be a day YYYY-MM-DD, got {since!r}") from None
+    if len(since) != 10:
+        raise BadInput(f"--since must be a day YYYY-MM-DD, got {since!r}")
+
+
+def _all_swings(warehouse: Path, finding: Any) -> list[SwingAlert]:
+    """Every swing of the window (the expectation's result holds the top rows only)."""
+    if finding.total <= len(finding.top):
+        return list(finding.top)
+    import sqlalchemy as sa
+
+    from monitors.swing_expectation import METRIC_DEFAULTS, swings_query
+
+    query = swings_query(
+        sa.table("fact_daily_balance"), "sqlite",
+        **{**METRIC_DEFAULTS, "threshold": finding.threshold,
+           "window_start": finding.window_start, "max_rows": finding.total},
+    )
+    engine = sa.create_engine(f"sqlite:///{warehouse}")
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(query).fetchall()
+    finally:
+        engine.dispose()
+    return [
+        SwingAlert(r.entity_id, r.day, r.previous_balance, r.balance, r.change_usd,
+                   round(100.0 * r.change_usd / abs(r.previous_balance), 4), SWING_RULE)
+        for r in rows
+    ]
+
+
+def run_monitor(
+    warehouse: Path,
+    *,
+    since: str | None = None,
+    first_run_days: int = DEFAULT_FIRST_RUN_DAYS,
+    keep_runs: int | None = None,
+    top: int = 10,
+    project_root: Path = REPO_ROOT,
+    notify_slack: bool = True,
+    out: TextIO | None = None,
+) -> MonitorReport:
+    """Run both checkpoints and record alerts; see the module docstring for exit statuses."""
+    out = out or sys.stdout
+
+    def say(line: str = "") -> None:
+        print(line, file=out)
+
+    warehouse = Path(warehouse).resolve()
+    try:
+        _check_since(since)
+        if first_run_days < 1 or (keep_runs is not None and keep_runs < 1):
+            raise BadInput("first_run_days and keep_runs must be >= 1")
+        if not (project_root / "gx" / "great_expectations.yml").is_file():
+            raise BadInput(f"no GX context in {project_root / 'gx'}: run "
+                           "`python -m monitors.gx_setup`")
+        as_of, last = _inspect_warehouse(warehouse)
+    except BadInput as exc:
+        say(f"monitor: {exc}")
+        return MonitorReport(BAD_INPUT, message=str(exc))
+
+    window = None
+    window_start = NOTHING_TO_EVALUATE
+    if as_of is not None:
+        window = evaluation_window(last, as_of, since=since, first_run_days=first_run_days)
+        if window.days:
+            window_start = window.first_day
+        say(f"monitor: {warehouse}; as-of {as_of}; "
+            + (f"evaluating {window.first_day} .. {as_of} ({window.days} day(s); {window.reason})"
+               if window.days else f"no new days to evaluate ({window.reason})"))
+    else:
+        say(f"monitor: {warehouse}; stg_invoices is empty: no as-of date")
+
+    os.environ["BALANCEWATCH_WAREHOUSE"] = str(warehouse)
+    t0 = time.perf_counter()
+    from great_expectations.core.run_identifier import RunIdentifier
+
+    from monitors.actions import KEEP_RUNS_ENV
+    from monitors.gx_context import SuiteIncomplete, check_suite, open_context
+    from monitors.gx_setup import dbt_rule_vars
+    from monitors.suites import SWING_WINDOW_PARAMETER, suite_definitions
+
+    context = open_context(project_root)
+    definitions = suite_definitions(*dbt_rule_vars(project_root))
+    say(f"monitor: GX context ready in {time.perf_counter() - t0:.1f} s")
+
+    run_name = f"{window.first_day}_to_{window.as_of}" if window and window.days else "no-new-days"
+    run_id = RunIdentifier(run_name=run_name, run_time=datetime.now(UTC))
+    report = MonitorReport(OK, window=window)
+    checkpoints = {name: context.checkpoints.get(name) for name in CHECKPOINTS}
+    try:
+        for checkpoint in checkpoints.values():
+            for vd in checkpoint.validation_definitions:
+                check_suite(vd.suite, definitions[vd.suite.name])
+    except SuiteIncomplete as exc:
+        say(f"monitor: REFUSING TO RUN: {exc}")
+        return MonitorReport(BAD_INPUT, window=window, message=str(exc))
+    finding = None
+    saved_keep_runs = os.environ.get(KEEP_RUNS_ENV)
+    for name, checkpoint in checkpoints.items():
+        t0 = time.perf_counter()
+        try:
+            if keep_runs is not None:  # else $BALANCEWATCH_DOCS_KEEP_RUNS, else checkpoint's 30
+                os.environ[KEEP_RUNS_ENV] = str(keep_runs)
+            result = checkpoint.run(
+                expectation_parameters={SWING_WINDOW_PARAMETER: window_start}, run_id=run_id
+            )
+        except Exception as exc:  # noqa: BLE001 - reported as a failed run, not a traceback
+            say(f"monitor: checkpoint {name} could not run: {type(exc).__name__}: {exc}")
+            say("monitor: nothing recorded (exit 1)")
+            return MonitorReport(CRITICAL_FAILURE, window=window, message=str(exc))
+        finally:
+            if saved_keep_runs is None:
+                os.environ.pop(KEEP_RUNS_ENV, None)
+            else:
+                os.environ[KEEP_RUNS_ENV] = saved_keep_runs
+        seconds = time.perf_counter() - t0
+        say(f"checkpoint {name}: {len(result.run_results)} suite(s) in {seconds:.1f} s")
+        for validation in result.run_results.values():
+            summary = summarize_suite(validation)
+            report.suites.append(summary)
+            for line in suite_lines(summary):
+                say(line)
+            finding = swing_finding(validation) or finding
+
+    critical = [f for s in report.suites for f in s.failures if f.severity == "critical"]
+    report.docs_index = project_root / "gx" / SITE_DIR / "index.html"
+    if finding is not None:
+        report.swing_total = finding.total
+        report.swings = _all_swings(warehouse, finding) if not critical else list(finding.top)
+
+    conn = sqlite3.connect(warehouse)
+    try:
+        with conn:
+            ensure_tables(conn)
+            if not critical:
+                report.new_alerts = record_alerts(conn, report.swings)
+                if as_of is not None:
+                    advance_watermark(conn, as_of)
+        if window is not None:
+            for line in alert_block(
+                report.swings, report.swing_total, window,
+                finding.threshold if finding else 0.5,
+                new_alerts=None if critical else report.new_alerts, top=top,
+            ):
+                say(line)
+        report.digest = Digest(
+            as_of=as_of,
+            first_day=window.first_day if window and window.days else None,
+            last_day=as_of if window and window.days else None,
+            days_evaluated=window.days if window else 0,
+            swings=tuple(report.swings),
+            critical=tuple(CriticalFailure(f.suite, f.expectation_type,
+                                           f"{f.what}: {f.observed}") for f in critical),
+            docs_url=report.docs_index.as_uri(),
+        )
+        if notify_slack:
+            say(_notify(conn, report.digest))
+    finally:
+        conn.close()
+
+    if critical:
+        report.exit_code = CRITICAL_FAILURE
+        say(f"monitor: {len(critical)} critical expectation(s) failed: alerts not recorded, "
+            "watermark not moved")
+    else:
+        say(f"monitor: watermark at {as_of}; {report.new_alerts} new alert(s) in balance_alerts")
+    say(f"monitor: Data Docs {report.docs_index}")
+    return report
+
+
+def _notify(conn: sqlite3.Connection, digest: Digest) -> str:
+    """Send pending alerts to Slack when configured; one line for the console, never raises."""
+    try:
+        from monitors.alert_outbox import notify
+        from monitors.slack_delivery import SlackSettings
+
+        return notify(conn, digest, SlackSettings.from_env()).line()
+    except Exception as exc:  # noqa: BLE001 - a notification fault must not change the exit code
+        return f"slack: notification skipped: {type(exc).__name__}: {exc}"
+
+
+def monitor(
+    warehouse: Path,
+    *,
+    since: str | None = None,
+    first_run_days: int = DEFAULT_FIRST_RUN_DAYS,
+    keep_runs: int | None = None,
+    top: int = 10,
+    project_root: Path = REPO_ROOT,
+    notify_slack: bool = True,
+    out: TextIO | None = None,
+) -> int:
+    """Run the monitor on ``warehouse``; returns the exit status (0, 1 or 2)."""
+    return run_monitor(
+        warehouse, since=since, first_run_days=first_run_days, keep_runs=keep_runs, top=top,
+        project_root=project_root, notify_slack=notify_slack, out=out,
+    ).exit_code

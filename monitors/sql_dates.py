@@ -1,0 +1,27 @@
+"""Calendar-day arithmetic on ISO 'YYYY-MM-DD' text columns, one place per SQL dialect.
+
+The warehouse keeps dates as ISO text (SQLite has no date type). Every query that needs
+"the day before" goes through :func:`day_before`, so a new target (PostgreSQL) is one branch here.
+"""
+
+from __future__ import annotations
+
+import re
+
+import sqlalchemy as sa
+
+_ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def day_before(expr: sa.ColumnElement, dialect_name: str) -> sa.ColumnElement:
+    """SQL expression for the ISO day before ``expr`` (both 'YYYY-MM-DD' text)."""
+    if dialect_name == "sqlite":
+        return sa.func.date(expr, "-1 day")
+    if dialect_name == "postgresql":
+        return sa.func.to_char(sa.cast(expr, sa.Date) - sa.literal(1), "YYYY-MM-DD")
+    raise NotImplementedError(f"day_before: no date arithmetic for SQL dialect {dialect_name!r}")
+
+
+def is_iso_day(value: str) -> bool:
+    """True when ``value`` looks like 'YYYY-MM-DD' (the format only, not the calendar)."""
+    return bool(_ISO_DAY.match(value))

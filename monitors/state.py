@@ -1,0 +1,122 @@
+"""The monitor's memory in the warehouse: its watermark and the alert records.
+
+``monitor_state`` holds, per rule, the last day the monitor evaluated. A run evaluates every day
+after it up to the as-of date (so a missed run is caught up), or from ``--since`` when asked.
+``balance_alerts`` holds one row per (organization, day, rule); recording is
+``INSERT ... ON CONFLICT DO NOTHING``, so re-evaluating a day never duplicates an alert.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+from monitors.digest import SwingAlert
+
+SWING_RULE = "balance_swing"
+DEFAULT_FIRST_RUN_DAYS = 30
+
+STATE_DDL = """
+create table if not exists monitor_state (
+    rule                text primary key,
+    last_evaluated_date text not null,   -- 'YYYY-MM-DD'
+    updated_at          text not null    -- UTC 'YYYY-MM-DDTHH:MM:SSZ'
+)"""
+ALERTS_DDL = """
+create table if not exists balance_alerts (
+    organization_id      integer not null,
+    balance_date         text    not null,
+    previous_balance_usd real    not null,
+    balance_usd          real    not null,
+    change_pct           real,
+    change_usd           real    not null,
+    rule                 text    not null,
+    severity             text    not null,
+    first_seen_at        text    not null,
+    delivery_status      text    not null default 'pending'
+                         check (delivery_status in ('pending', 'sent')),
+    sent_at              text,
+    message_ts           text,
+    primary key (organization_id, balance_date, rule)
+)"""
+
+
+def utc_now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def ensure_tables(conn: sqlite3.Connection) -> None:
+    """Create ``monitor_state`` and ``balance_alerts`` when missing."""
+    conn.execute(STATE_DDL)
+    conn.execute(ALERTS_DDL)
+
+
+@dataclass(frozen=True)
+class Window:
+    """The days one run evaluates: ``first_day`` .. ``as_of`` (empty when first_day > as_of)."""
+
+    first_day: str
+    as_of: str
+    reason: str  # "new days since <d>", "first run: last N days", "--since <d>"
+
+    @property
+    def days(self) -> int:
+        span = (date.fromisoformat(self.as_of) - date.fromisoformat(self.first_day)).days + 1
+        return max(span, 0)
+
+
+def last_evaluated(conn: sqlite3.Connection, rule: str = SWING_RULE) -> str | None:
+    row = conn.execute(
+        "select last_evaluated_date from monitor_state where rule = ?", (rule,)
+    ).fetchone()
+    return row[0] if row else None
+
+
+def evaluation_window(
+    last: str | None, as_of: str, *, since: str | None = None,
+    first_run_days: int = DEFAULT_FIRST_RUN_DAYS,
+) -> Window:
+    """Which days to evaluate, given the watermark ``last`` and the as-of date."""
+    if since is not None:
+        return Window(since, as_of, f"--since {since}")
+    if last is None:
+        first = date.fromisoformat(as_of) - timedelta(days=first_run_days - 1)
+        return Window(first.isoformat(), as_of, f"first run: last {first_run_days} days")
+    first = date.fromisoformat(last) + timedelta(days=1)
+    return Window(first.isoformat(), as_of, f"new days after {last}")
+
+
+def advance_watermark(conn: sqlite3.Connection, as_of: str, rule: str = SWING_RULE) -> None:
+    """Record ``as_of`` as the last evaluated day (never moves backwards)."""
+    conn.execute(
+        """
+        insert into monitor_state (rule, last_evaluated_date, updated_at) values (?, ?, ?)
+        on conflict (rule) do update set
+            last_evaluated_date = max(last_evaluated_date, excluded.last_evaluated_date),
+            updated_at = excluded.updated_at
+        """,
+        (rule, as_of, utc_now()),
+    )
+
+
+def record_alerts(
+    conn: sqlite3.Connection, swings: list[SwingAlert], severity: str = "warning"
+) -> int:
+    """Insert alerts not recorded before; returns how many are new."""
+    before = conn.total_changes
+    seen_at = utc_now()
+    conn.executemany(
+        """
+        insert into balance_alerts (organization_id, balance_date, previous_balance_usd,
+            balance_usd, change_pct, change_usd, rule, severity, first_seen_at, delivery_status)
+        values (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending')
+        on conflict (organization_id, balance_date, rule) do nothing
+        """,
+        [
+            (s.organization_id, s.balance_date, s.previous_balance_usd, s.balance_usd,
+             s.change_pct, s.change_usd, s.rule, severity, seen_at)
+            for s in swings
+        ],
+    )
+    return conn.total_changes - before

@@ -1,0 +1,234 @@
+"""What the monitor expects of each table: the three suites, as code, with a severity apiece.
+
+Severities (GX 1.24 ``severity``): **critical** = the data cannot be trusted, the run exits 1
+(broken keys, impossible amounts, a fact table that does not add up or is stale); **warning** =
+worth a look, the run still exits 0 (balance swings are business events, odd-looking but harmless
+fields); **info** = reported for context only.
+
+``gx_setup`` writes these suites into ``gx/expectations/``; ``load_checked_suite`` compares a
+loaded suite with this definition, because GX silently drops expectations whose class is unknown.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+import great_expectations.expectations as gxe
+
+from monitors.reference_expectation import ExpectColumnValuesToReferenceOtherTable
+from monitors.swing_expectation import ExpectDailyBalanceSwingsWithinThreshold
+
+CRITICAL, WARNING, INFO = "critical", "warning", "info"
+SWING_WINDOW_PARAMETER = "swing_window_start"
+DEFAULT_STATUSES = (
+    "paid", "open", "skipped", "cancelled", "credited", "pending", "failed", "processing",
+    "refunded", "unpayable", "awaiting_payment",
+)
+MIN_SANE_DATE = "2015-01-01"  # the export starts 2019-05; anything much older is a broken clock
+
+# column -> SQLite storage class of its non-NULL values (typeof()); REAL columns may hold integers
+STG_INVOICES_COLUMNS = {
+    "invoice_id": "integer", "parent_invoice_id": "integer", "transaction_id": "integer",
+    "organization_id": "integer", "invoice_type": "integer", "status": "text",
+    "currency": "text", "amount": "real", "fx_rate": "real", "amount_usd": "real",
+    "payment_currency": "text", "payment_method": "text", "payment_amount": "real",
+    "fx_rate_payment": "real", "payment_amount_usd": "real", "created_at": "text",
+    "created_date": "text", "_load_id": "integer",
+}
+STG_ORGANIZATIONS_COLUMNS = {
+    "organization_id": "integer", "created_at": "text", "created_date": "text",
+    "first_payment_date": "text", "last_payment_date": "text",
+    "legal_entity_country_code": "integer", "active_contract_count": "integer",
+    "_load_id": "integer",
+}
+FACT_COLUMNS = {
+    "organization_id": "integer", "balance_date": "text", "daily_change_usd": "real",
+    "balance_usd": "real", "previous_balance_usd": "real",
+}
+ISO_DAY = r"^\d{4}-\d{2}-\d{2}$"
+ISO_TIMESTAMP = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$"
+CENT = 0.005
+
+
+def _storage_types(columns: dict[str, str]) -> gxe.UnexpectedRowsExpectation:
+    checks = []
+    for name, kind in columns.items():
+        allowed = "('real', 'integer')" if kind == "real" else f"('{kind}')"
+        checks.append(f"({name} is not null and typeof({name}) not in {allowed})")
+    return gxe.UnexpectedRowsExpectation(
+        description="Every value has its column's type (SQLite typeof)",
+        unexpected_rows_query="select * from {batch} where " + "\n   or ".join(checks),
+        severity=CRITICAL,
+    )
+
+
+def _not_before(day: str, what: str) -> gxe.UnexpectedRowsExpectation:
+    # ExpectColumnValuesToBeBetween refuses TEXT columns on SQLite ("cannot be computed on
+    # column of type TEXT"); ISO days compare correctly as text in SQL.
+    return gxe.UnexpectedRowsExpectation(
+        description=f"No {what} is created before {day} (a broken clock)",
+        unexpected_rows_query=f"select * from {{batch}} where created_date < '{day}'",
+        severity=WARNING,
+    )
+
+
+def _columns(columns: dict[str, str], *, exact: bool = True) -> gxe.ExpectTableColumnsToMatchSet:
+    return gxe.ExpectTableColumnsToMatchSet(
+        column_set=list(columns), exact_match=exact, severity=CRITICAL
+    )
+
+
+def stg_invoices_suite(statuses: tuple[str, ...]) -> list[Any]:
+    """Staging invoices: shape, keys, the fields the balance rule reads, and plausibility."""
+    return [
+        _columns(STG_INVOICES_COLUMNS),
+        _storage_types(STG_INVOICES_COLUMNS),
+        gxe.ExpectTableRowCountToEqualOtherTable(other_table_name="invoices", severity=CRITICAL),
+        gxe.ExpectColumnValuesToNotBeNull(column="invoice_id", severity=CRITICAL),
+        gxe.ExpectColumnValuesToBeUnique(column="invoice_id", severity=CRITICAL),
+        gxe.ExpectColumnValuesToNotBeNull(column="organization_id", severity=CRITICAL),
+        gxe.ExpectColumnValuesToBeInSet(column="status", value_set=list(statuses),
+                                        severity=CRITICAL),
+        gxe.ExpectColumnValuesToNotBeNull(column="status", severity=CRITICAL),
+        gxe.ExpectColumnValuesToMatchRegex(column="currency", regex=r"^[A-Z]{3}[A-Z]?$",
+                                           severity=WARNING),
+        gxe.ExpectColumnValuesToMatchRegex(column="payment_currency", regex=r"^[A-Z]{3}[A-Z]?$",
+                                           severity=WARNING),
+        gxe.ExpectColumnValuesToBeBetween(column="amount", min_value=0, strict_min=True,
+                                          severity=CRITICAL),
+        gxe.ExpectColumnValuesToBeBetween(column="fx_rate", min_value=0, strict_min=True,
+                                          severity=CRITICAL),
+        gxe.ExpectColumnValuesToBeBetween(column="fx_rate_payment", min_value=0, strict_min=True,
+                                          severity=WARNING),
+        gxe.ExpectColumnValuesToNotBeNull(column="amount_usd", severity=CRITICAL),
+        gxe.ExpectColumnValuesToNotBeNull(column="created_date", severity=CRITICAL),
+        gxe.ExpectColumnValuesToMatchRegex(column="created_at", regex=ISO_TIMESTAMP,
+                                           severity=CRITICAL),
+        _not_before(MIN_SANE_DATE, "invoice"),
+        gxe.UnexpectedRowsExpectation(
+            description="No invoice is created in the future (UTC)",
+            unexpected_rows_query="select * from {batch} where created_date > current_date",
+            severity=CRITICAL,
+        ),
+        gxe.UnexpectedRowsExpectation(
+            description="Paid invoices carry payment currency, method and amount",
+            unexpected_rows_query=(
+                "select * from {batch} where status = 'paid' and (payment_currency is null "
+                "or payment_method is null or payment_amount is null)"
+            ),
+            severity=WARNING,
+        ),
+        ExpectColumnValuesToReferenceOtherTable(
+            column="organization_id", other_table="stg_organizations",
+            other_column="organization_id", max_share=0.2, severity=WARNING,
+            notes="Orphan invoices are real money and stay in every balance; "
+            "this reports their share and warns above 20%.",
+        ),
+    ]
+
+
+def stg_organizations_suite() -> list[Any]:
+    """Staging organizations: shape, key, and plausible dates and counts."""
+    return [
+        _columns(STG_ORGANIZATIONS_COLUMNS),
+        _storage_types(STG_ORGANIZATIONS_COLUMNS),
+        gxe.ExpectTableRowCountToEqualOtherTable(other_table_name="organizations",
+                                                 severity=CRITICAL),
+        gxe.ExpectColumnValuesToNotBeNull(column="organization_id", severity=CRITICAL),
+        gxe.ExpectColumnValuesToBeUnique(column="organization_id", severity=CRITICAL),
+        gxe.ExpectColumnValuesToNotBeNull(column="created_at", severity=CRITICAL),
+        gxe.ExpectColumnValuesToMatchRegex(column="created_at", regex=ISO_TIMESTAMP,
+                                           severity=WARNING),
+        _not_before(MIN_SANE_DATE, "organization"),
+        gxe.UnexpectedRowsExpectation(
+            description="No organization is created in the future (UTC)",
+            unexpected_rows_query="select * from {batch} where created_date > current_date",
+            severity=WARNING,
+        ),
+        gxe.ExpectColumnValuesToMatchRegex(column="first_payment_date", regex=ISO_DAY,
+                                           severity=WARNING),
+        gxe.ExpectColumnValuesToMatchRegex(column="last_payment_date", regex=ISO_DAY,
+                                           severity=WARNING),
+        gxe.UnexpectedRowsExpectation(
+            description="First payment day is not after the last payment day",
+            unexpected_rows_query=(
+                "select * from {batch} where first_payment_date > last_payment_date"
+            ),
+            severity=WARNING,
+        ),
+        gxe.ExpectColumnValuesToBeBetween(column="active_contract_count", min_value=1,
+                                          severity=INFO),
+    ]
+
+
+def fact_daily_balance_suite(threshold: float) -> list[Any]:
+    """The daily balance: dense, keyed, adds up, reaches the as-of date; then the swings."""
+    return [
+        _columns(FACT_COLUMNS, exact=False),
+        _storage_types(FACT_COLUMNS),
+        gxe.ExpectTableRowCountToBeBetween(min_value=1, severity=CRITICAL),
+        gxe.ExpectCompoundColumnsToBeUnique(column_list=["organization_id", "balance_date"],
+                                            severity=CRITICAL),
+        gxe.ExpectColumnValuesToNotBeNull(column="organization_id", severity=CRITICAL),
+        gxe.ExpectColumnValuesToNotBeNull(column="balance_date", severity=CRITICAL),
+        gxe.ExpectColumnValuesToNotBeNull(column="balance_usd", severity=CRITICAL),
+        gxe.ExpectColumnValuesToMatchRegex(column="balance_date", regex=ISO_DAY,
+                                           severity=CRITICAL),
+        gxe.UnexpectedRowsExpectation(
+            description="No missing day: one row per organization per day from first to last",
+            unexpected_rows_query=(
+                "select organization_id, min(balance_date) as first_day, "
+                "max(balance_date) as last_day, count(*) as days from {batch} "
+                "group by organization_id having count(*) <> "
+                "julianday(max(balance_date)) - julianday(min(balance_date)) + 1"
+            ),
+            severity=CRITICAL,
+        ),
+        gxe.UnexpectedRowsExpectation(
+            description=(
+                "Roll-forward: balance = previous + daily change, and previous = the balance "
+                "of the day before (NULL on the first day); to the cent"
+            ),
+            unexpected_rows_query=(
+                "select * from (select *, lag(balance_usd) over (partition by organization_id "
+                "order by balance_date) as lagged_balance_usd from {batch}) "
+                f"where abs(balance_usd - coalesce(previous_balance_usd, 0) - daily_change_usd) "
+                f"> {CENT} or (previous_balance_usd is null) <> (lagged_balance_usd is null) "
+                f"or abs(previous_balance_usd - lagged_balance_usd) > {CENT}"
+            ),
+            severity=CRITICAL,
+        ),
+        gxe.UnexpectedRowsExpectation(
+            description="Not stale: every organization reaches the as-of date (latest invoice day)",
+            unexpected_rows_query=(
+                "select organization_id, max(balance_date) as last_day from {batch} "
+                "group by organization_id "
+                "having max(balance_date) <> (select max(created_date) from stg_invoices)"
+            ),
+            severity=CRITICAL,
+        ),
+        ExpectDailyBalanceSwingsWithinThreshold(
+            threshold=threshold,
+            window_start={"$PARAMETER": SWING_WINDOW_PARAMETER},
+            severity=WARNING,
+            notes="A swing is a business event to alert on, not broken data.",
+        ),
+    ]
+
+
+def suite_definitions(
+    threshold: float = 0.5, statuses: tuple[str, ...] = DEFAULT_STATUSES
+) -> dict[str, list[Any]]:
+    """Suite name -> its expectations, in order."""
+    return {
+        "stg_invoices": stg_invoices_suite(statuses),
+        "stg_organizations": stg_organizations_suite(),
+        "fact_daily_balance": fact_daily_balance_suite(threshold),
+    }
+
+
+def expectation_signature(expectations: list[Any]) -> Counter[tuple[str, str]]:
+    """How many expectations of each (class, severity) a suite holds."""
+    return Counter((type(e).__name__, str(getattr(e.severity, "value", e.severity)))
+                   for e in expectations)

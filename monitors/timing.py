@@ -1,0 +1,90 @@
+"""Time the monitor on a warehouse: ``python -m monitors.timing WAREHOUSE [--window-start DAY]``.
+
+Prints the wall time of each checkpoint, of the swing expectation alone through GX, and of the
+same check as one raw SQL query through ``sqlite3`` (the floor the expectation is compared with).
+Read-only for the warehouse; validation results go to a scratch copy of the GX context.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sqlite3
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+
+def _best_of(n: int, fn) -> float:
+    best = float("inf")
+    for _ in range(n):
+        t0 = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m monitors.timing", description=__doc__)
+    parser.add_argument("warehouse", type=Path)
+    parser.add_argument("--window-start", default=None, help="first evaluated day (default: all)")
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args(argv)
+    warehouse = args.warehouse.resolve()
+    if not warehouse.is_file():
+        print(f"timing: warehouse not found: {warehouse}", file=sys.stderr)
+        return 2
+    os.environ["BALANCEWATCH_WAREHOUSE"] = str(warehouse)
+
+    import sqlalchemy as sa
+
+    from monitors.gx_context import REPO_ROOT, open_context
+    from monitors.gx_setup import _committed_files
+    from monitors.suites import SWING_WINDOW_PARAMETER
+    from monitors.swing_expectation import (
+        METRIC_DEFAULTS,
+        ExpectDailyBalanceSwingsWithinThreshold,
+        swings_query,
+    )
+
+    with tempfile.TemporaryDirectory() as tmp:
+        for rel, path in _committed_files(REPO_ROOT / "gx").items():
+            (Path(tmp) / "gx" / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, Path(tmp) / "gx" / rel)
+        context = open_context(Path(tmp))
+        params = {SWING_WINDOW_PARAMETER: args.window_start or "0000-01-01"}
+        for name in ("staging", "balance"):
+            checkpoint = context.checkpoints.get(name)
+            seconds = _best_of(1, lambda c=checkpoint: c.run(expectation_parameters=params))
+            print(f"checkpoint {name:<8} {seconds:6.2f} s")
+        batch = (
+            context.data_sources.get("warehouse")
+            .get_asset("fact_daily_balance")
+            .get_batch_definition("whole_table")
+            .get_batch()
+        )
+        expectation = ExpectDailyBalanceSwingsWithinThreshold(window_start=args.window_start)
+        gx_seconds = _best_of(args.repeat, lambda: batch.validate(expectation))
+
+    sql = str(
+        swings_query(
+            sa.table("fact_daily_balance"),
+            "sqlite",
+            **{**METRIC_DEFAULTS, "window_start": args.window_start},
+        ).compile(dialect=sa.create_engine("sqlite://").dialect,
+                  compile_kwargs={"literal_binds": True})
+    )
+    conn = sqlite3.connect(f"file:{warehouse}?mode=ro", uri=True)
+    raw_seconds = _best_of(args.repeat, lambda: conn.execute(sql).fetchall())
+    rows = conn.execute("select count(*) from fact_daily_balance").fetchone()[0]
+    conn.close()
+    print(f"swing expectation via GX {gx_seconds:6.2f} s (best of {args.repeat})")
+    print(f"same check as raw SQL    {raw_seconds:6.2f} s (best of {args.repeat}; "
+          f"fact_daily_balance: {rows:,} rows)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,83 @@
+"""Helpers for the dbt tests: load a fixture delivery, run the build stage, read tables back.
+
+No tests here. The dbt tests build small hand-written deliveries (tests/fixtures/dbt_*/, in the
+export's CSV format) with the real loader and the real build stage, each scenario in a fresh
+SQLite file.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from balancewatch.build import build, docs_generate
+from balancewatch.settings import WAREHOUSE_ENV
+from loaders import load_delivery
+
+FIXTURES = Path(__file__).parent / "fixtures"
+DELIVERY_1 = FIXTURES / "dbt_delivery1"
+DELIVERY_2 = FIXTURES / "dbt_delivery2"
+MODELS = (
+    "stg_organizations",
+    "stg_invoices",
+    "fact_invoices",
+    "dim_organizations",
+    "fact_daily_balance",
+)
+
+
+@contextmanager
+def _warehouse_env() -> Iterator[None]:
+    """The build stage exports the warehouse path; keep it from leaking into other tests."""
+    saved = os.environ.get(WAREHOUSE_ENV)
+    try:
+        yield
+    finally:
+        if saved is None:
+            os.environ.pop(WAREHOUSE_ENV, None)
+        else:
+            os.environ[WAREHOUSE_ENV] = saved
+
+
+def load(delivery: Path, warehouse: Path) -> None:
+    """Load a delivery directory with the project's loader."""
+    load_delivery(delivery, warehouse, show_progress=False)
+
+
+def run_build(warehouse: Path, *, full_refresh: bool = False) -> int:
+    """The build stage on ``warehouse``, with dbt's artifacts beside it (not in dbt/target)."""
+    with _warehouse_env():
+        return build(warehouse, full_refresh=full_refresh, target_path=warehouse.parent / "dbt")
+
+
+def run_docs_generate(warehouse: Path, target_path: Path) -> int:
+    """``dbt docs generate`` on a built warehouse."""
+    with _warehouse_env():
+        return docs_generate(warehouse, target_path=target_path)
+
+
+def query(warehouse: Path, sql: str, params: tuple = ()) -> list[tuple]:
+    """All rows of a query."""
+    conn = sqlite3.connect(warehouse)
+    try:
+        return conn.execute(sql, params).fetchall()
+    finally:
+        conn.close()
+
+
+def table(warehouse: Path, name: str) -> list[tuple]:
+    """Every row of a model, in a stable order (all columns, sorted)."""
+    return sorted(query(warehouse, f"select * from {name}"), key=repr)  # names are constants
+
+
+def daily_balance(warehouse: Path) -> dict[tuple[int, str], tuple]:
+    """fact_daily_balance as {(organization_id, balance_date): (change, balance, previous)}."""
+    rows = query(
+        warehouse,
+        "select organization_id, balance_date, daily_change_usd, balance_usd, "
+        "previous_balance_usd from fact_daily_balance",
+    )
+    return {(org, day): (change, balance, previous) for org, day, change, balance, previous in rows}

@@ -1,0 +1,282 @@
+"""The dbt models on a small hand-written delivery; expected values are worked out by hand.
+
+Delivery 1 (tests/fixtures/dbt_delivery1), as-of date 2024-01-05:
+  org 101   inv 1  paid      92.00 EUR @ 0.92  = +100  2024-01-01T10:00:00.000Z
+            inv 2  refunded  1480 JPY  @ 148   =  -10  2024-01-01T23:59:59.999Z  (still Jan 1)
+            inv 3  paid      50.00 USD         =  +50  2024-01-02T00:00:00.000Z  (Jan 2)
+            inv 4  credited  46.00 EUR @ 0.92  =    0  2024-01-03
+            inv 5  open      30.00 USD         =    0  2024-01-05
+  org -202  inv 6  paid      20 USD  +20 on Jan 3; inv 7 refunded 50 USD -50 on Jan 4 (20 -> -30)
+  org 999   inv 8  paid      79.00 GBP @ 0.79  = +100  Jan 2; not in organizations.csv (orphan)
+  org 303   in organizations.csv, no invoices.
+Delivery 2 (tests/fixtures/dbt_delivery2), as-of date 2024-01-07:
+  inv 4 credited -> paid (+50 on Jan 3, a restated past day); inv 9 org 101 paid 10 USD Jan 7;
+  inv 10 org -202 paid 9.20 EUR @ 0.92 = +10 on Jan 2 (late, before its first day);
+  inv 11 new orphan org 888 refunded 5 USD on 2024-01-06T00:00:00.000Z.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from test_dbt_helpers import (
+    DELIVERY_1,
+    DELIVERY_2,
+    MODELS,
+    daily_balance,
+    load,
+    query,
+    run_build,
+    run_docs_generate,
+    table,
+)
+
+from balancewatch import exit_codes
+from balancewatch.build import build
+
+EXPECTED_AFTER_DELIVERY_1 = {
+    # (organization, day): (daily_change_usd, balance_usd, previous_balance_usd)
+    (101, "2024-01-01"): (90.0, 90.0, None),
+    (101, "2024-01-02"): (50.0, 140.0, 90.0),
+    (101, "2024-01-03"): (0.0, 140.0, 140.0),  # credited: no move
+    (101, "2024-01-04"): (0.0, 140.0, 140.0),  # no invoice: carried forward
+    (101, "2024-01-05"): (0.0, 140.0, 140.0),  # open: no move
+    (-202, "2024-01-03"): (20.0, 20.0, None),
+    (-202, "2024-01-04"): (-50.0, -30.0, 20.0),  # sign flip
+    (-202, "2024-01-05"): (0.0, -30.0, -30.0),
+    (999, "2024-01-02"): (100.0, 100.0, None),  # orphan
+    (999, "2024-01-03"): (0.0, 100.0, 100.0),
+    (999, "2024-01-04"): (0.0, 100.0, 100.0),
+    (999, "2024-01-05"): (0.0, 100.0, 100.0),
+}
+
+EXPECTED_AFTER_DELIVERY_2 = {
+    (101, "2024-01-01"): (90.0, 90.0, None),
+    (101, "2024-01-02"): (50.0, 140.0, 90.0),
+    (101, "2024-01-03"): (50.0, 190.0, 140.0),  # inv 4 now paid
+    (101, "2024-01-04"): (0.0, 190.0, 190.0),
+    (101, "2024-01-05"): (0.0, 190.0, 190.0),
+    (101, "2024-01-06"): (0.0, 190.0, 190.0),
+    (101, "2024-01-07"): (10.0, 200.0, 190.0),
+    (-202, "2024-01-02"): (10.0, 10.0, None),  # late invoice moves the first day
+    (-202, "2024-01-03"): (20.0, 30.0, 10.0),
+    (-202, "2024-01-04"): (-50.0, -20.0, 30.0),
+    (-202, "2024-01-05"): (0.0, -20.0, -20.0),
+    (-202, "2024-01-06"): (0.0, -20.0, -20.0),
+    (-202, "2024-01-07"): (0.0, -20.0, -20.0),
+    (999, "2024-01-02"): (100.0, 100.0, None),
+    (999, "2024-01-03"): (0.0, 100.0, 100.0),
+    (999, "2024-01-04"): (0.0, 100.0, 100.0),
+    (999, "2024-01-05"): (0.0, 100.0, 100.0),
+    (999, "2024-01-06"): (0.0, 100.0, 100.0),  # no new invoice: extended to the new as-of date
+    (999, "2024-01-07"): (0.0, 100.0, 100.0),
+    (888, "2024-01-06"): (-5.0, -5.0, None),
+    (888, "2024-01-07"): (0.0, -5.0, -5.0),
+}
+
+
+def assert_balances(actual: dict, expected: dict) -> None:
+    assert sorted(actual) == sorted(expected)
+    for key, (change, balance, previous) in expected.items():
+        assert actual[key] == (
+            pytest.approx(change, abs=1e-9),
+            pytest.approx(balance, abs=1e-9),
+            None if previous is None else pytest.approx(previous, abs=1e-9),
+        ), key
+
+
+@pytest.fixture(scope="module")
+def first_delivery(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A warehouse with delivery 1 loaded and built."""
+    warehouse = tmp_path_factory.mktemp("first") / "warehouse.db"
+    load(DELIVERY_1, warehouse)
+    assert run_build(warehouse) == exit_codes.OK
+    return warehouse
+
+
+@pytest.fixture(scope="module")
+def second_delivery(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Delivery 1 built, delivery 2 loaded and built incrementally; and a full-refresh copy."""
+    warehouse = tmp_path_factory.mktemp("incremental") / "warehouse.db"
+    load(DELIVERY_1, warehouse)
+    assert run_build(warehouse) == exit_codes.OK
+    load(DELIVERY_2, warehouse)
+    assert run_build(warehouse) == exit_codes.OK
+    refreshed = tmp_path_factory.mktemp("full_refresh") / "warehouse.db"
+    shutil.copy(warehouse, refreshed)
+    assert run_build(refreshed, full_refresh=True) == exit_codes.OK
+    return {"incremental": warehouse, "full_refresh": refreshed}
+
+
+@pytest.mark.parametrize(
+    ("invoice_id", "amount_usd"),
+    [(1, 100.0), (2, 10.0), (8, 100.0), (3, 50.0)],  # EUR / 0.92, JPY / 148, GBP / 0.79, USD
+)
+def test_amount_usd_divides_by_fx_rate(first_delivery: Path, invoice_id: int, amount_usd: float):
+    [(actual,)] = query(
+        first_delivery, "select amount_usd from fact_invoices where invoice_id = ?", (invoice_id,)
+    )
+    assert actual == pytest.approx(amount_usd)
+
+
+@pytest.mark.parametrize(
+    ("invoice_id", "status", "effect_usd"),
+    [(1, "paid", 100.0), (2, "refunded", -10.0), (4, "credited", 0.0), (5, "open", 0.0)],
+)
+def test_balance_effect_follows_the_rule(
+    first_delivery: Path, invoice_id: int, status: str, effect_usd: float
+):
+    [(actual_status, effect)] = query(
+        first_delivery,
+        "select status, balance_effect_usd from fact_invoices where invoice_id = ?",
+        (invoice_id,),
+    )
+    assert (actual_status, effect) == (status, pytest.approx(effect_usd))
+
+
+def test_hash_null_sentinel_becomes_null(first_delivery: Path):
+    rows = query(
+        first_delivery,
+        "select invoice_id, parent_invoice_id, transaction_id from stg_invoices "
+        "where invoice_id in (1, 2) order by invoice_id",
+    )
+    assert rows == [(1, None, 7001), (2, 1, None)]
+    [(country,)] = query(
+        first_delivery,
+        "select legal_entity_country_code from stg_organizations where organization_id = 303",
+    )
+    assert country is None
+
+
+def test_timestamps_normalised_to_one_utc_form(first_delivery: Path):
+    organizations = query(
+        first_delivery,
+        "select organization_id, created_at, created_date from stg_organizations "
+        "order by organization_id",
+    )
+    assert organizations == [
+        (-202, "2022-02-14T22:09:20.000000Z", "2022-02-14"),  # no fractional digits
+        (101, "2019-01-14T21:43:16.495440Z", "2019-01-14"),  # 5 digits
+        (303, "2023-03-24T20:48:11.123456Z", "2023-03-24"),  # 9 digits, truncated
+    ]
+    invoices = query(
+        first_delivery,
+        "select invoice_id, created_at, created_date from stg_invoices "
+        "where invoice_id in (2, 3) order by invoice_id",
+    )
+    assert invoices == [
+        (2, "2024-01-01T23:59:59.999000Z", "2024-01-01"),
+        (3, "2024-01-02T00:00:00.000000Z", "2024-01-02"),
+    ]
+
+
+def test_daily_balance_first_delivery(first_delivery: Path):
+    assert_balances(daily_balance(first_delivery), EXPECTED_AFTER_DELIVERY_1)
+
+
+def test_orphan_in_fact_and_dimension(first_delivery: Path):
+    assert query(first_delivery, "select is_orphan from fact_invoices where invoice_id = 8") == [
+        (1,)
+    ]
+    assert query(first_delivery, "select count(*) from fact_invoices where is_orphan = 0") == [(7,)]
+    dimension = query(
+        first_delivery,
+        "select organization_id, is_orphan, has_invoices, created_at is null, invoice_count, "
+        "current_balance_usd from dim_organizations order by organization_id",
+    )
+    assert dimension == [
+        (-202, 0, 1, 0, 2, pytest.approx(-30.0)),
+        (101, 0, 1, 0, 5, pytest.approx(140.0)),
+        (303, 0, 0, 0, 0, 0.0),  # exported, never invoiced
+        (999, 1, 1, 1, 1, pytest.approx(100.0)),  # seen only in invoices
+    ]
+
+
+def test_dimension_enrichment(first_delivery: Path):
+    [row] = query(
+        first_delivery,
+        "select first_invoice_date, last_invoice_date, paid_invoice_count, "
+        "refunded_invoice_count, credited_invoice_count, open_invoice_count, "
+        "failed_invoice_count, lifetime_paid_usd, lifetime_refunded_usd, "
+        "active_contract_count, legal_entity_country_code, first_payment_date, "
+        "last_payment_date from dim_organizations where organization_id = 101",
+    )
+    assert row == (
+        "2024-01-01",
+        "2024-01-05",
+        2,
+        1,
+        1,
+        1,
+        0,
+        pytest.approx(150.0),
+        pytest.approx(10.0),
+        3,
+        -5000000000000000001,
+        "2024-01-01",
+        "2024-01-05",
+    )
+
+
+def test_daily_balance_column_types(first_delivery: Path):
+    columns = query(
+        first_delivery, "select name, type from pragma_table_info('fact_daily_balance')"
+    )
+    assert columns == [
+        ("organization_id", "INT"),
+        ("balance_date", "TEXT"),
+        ("daily_change_usd", "REAL"),
+        ("balance_usd", "REAL"),
+        ("previous_balance_usd", "REAL"),
+        ("_load_id", "INT"),
+    ]
+
+
+def test_second_delivery_restates_and_extends(second_delivery: dict[str, Path]):
+    assert_balances(daily_balance(second_delivery["incremental"]), EXPECTED_AFTER_DELIVERY_2)
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_incremental_build_equals_full_refresh(second_delivery: dict[str, Path], model: str):
+    incremental = table(second_delivery["incremental"], model)
+    assert incremental  # not trivially equal
+    assert incremental == table(second_delivery["full_refresh"], model)
+
+
+def test_rebuild_without_new_delivery_changes_nothing(tmp_path: Path):
+    warehouse = tmp_path / "warehouse.db"
+    load(DELIVERY_1, warehouse)
+    assert run_build(warehouse) == exit_codes.OK
+    before = table(warehouse, "fact_daily_balance")
+    assert run_build(warehouse) == exit_codes.OK
+    assert table(warehouse, "fact_daily_balance") == before
+
+
+def test_unknown_status_fails_the_build(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    delivery = tmp_path / "delivery"
+    delivery.mkdir()
+    lines = (DELIVERY_1 / "invoices.csv").read_text().splitlines()
+    lines[1] = lines[1].replace(",paid,", ",disputed,")
+    (delivery / "invoices.csv").write_text("\n".join(lines) + "\n")
+    warehouse = tmp_path / "warehouse.db"
+    load(delivery, warehouse)
+    assert run_build(warehouse) == exit_codes.CRITICAL_FAILURE
+    captured = capsys.readouterr()
+    assert "accepted_values_stg_invoices_status" in captured.out
+    assert "dbt build failed" in captured.err
+
+
+def test_build_without_loaded_warehouse_is_bad_input(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+):
+    warehouse = tmp_path / "missing.db"
+    assert build(warehouse) == exit_codes.BAD_INPUT
+    assert "load a delivery first" in capsys.readouterr().err
+    assert not warehouse.exists()
+
+
+def test_docs_generate(first_delivery: Path, tmp_path: Path):
+    assert run_docs_generate(first_delivery, tmp_path / "dbt") == exit_codes.OK
+    assert (tmp_path / "dbt" / "catalog.json").is_file()
