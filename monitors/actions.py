@@ -8,13 +8,20 @@ from __future__ import annotations
 
 import logging
 import os
+import sqlite3
 from pathlib import Path
 from typing import Literal
 
 from great_expectations.checkpoint.actions import ActionContext, ValidationAction
 from great_expectations.checkpoint.checkpoint import CheckpointResult
+from great_expectations.exceptions import MissingConfigVariableError
 
+from monitors.alert_outbox import notify
 from monitors.docs_site import DEFAULT_KEEP_RUNS, prune_results, write_static_index
+from monitors.recording import record_run
+from monitors.results import FailedExpectation, summarize_suite, swing_finding
+from monitors.run_ledger import current_run
+from monitors.slack_delivery import DEFAULT_API_URL, SlackSettings, redact
 
 logger = logging.getLogger(__name__)
 KEEP_RUNS_ENV = "BALANCEWATCH_DOCS_KEEP_RUNS"
@@ -43,3 +50,106 @@ class StaticDocsIndexAction(ValidationAction):
             logger.warning("static Data Docs index not written: %s", exc)
             return {"error": f"{type(exc).__name__}: {exc}"}
         return {"index": str(index), "pruned_results": pruned}
+
+
+def _resolve(value: str) -> str | None:
+    """``${VAR}`` from the environment (or GX's config variables); None when unset or empty."""
+    from great_expectations.data_context.data_context.context_factory import project_manager
+
+    try:
+        resolved = project_manager.get_config_provider().substitute_config(value)
+    except MissingConfigVariableError:
+        return None
+    return resolved or None
+
+
+class RecordAlertsAction(ValidationAction):
+    """Record the run's swings in ``balance_alerts`` and advance the watermark.
+
+    Runs only inside ``balancewatch monitor`` (which knows the evaluated window); a checkpoint
+    run by hand records nothing and says so in its result.
+    """
+
+    type: Literal["balancewatch_record_alerts"] = "balancewatch_record_alerts"
+
+    def run(
+        self, checkpoint_result: CheckpointResult, action_context: ActionContext | None = None
+    ) -> dict:
+        run = current_run()
+        if run is None:
+            return {"skipped": "not run by balancewatch monitor: no window, nothing recorded"}
+        try:
+            results = list(checkpoint_result.run_results.values())
+            summaries = [summarize_suite(v) for v in results]
+            finding = next((f for f in map(swing_finding, results) if f is not None), None)
+            record_run(run, summaries, finding)
+        except Exception as exc:  # noqa: BLE001 - must not escape checkpoint.run()
+            logger.warning("alerts not recorded: %s", exc)
+            run.critical.append(
+                FailedExpectation(
+                    "balance_alerts",
+                    "record_alerts",
+                    "critical",
+                    "recording",
+                    f"raised: {type(exc).__name__}: {exc}",
+                )
+            )
+            return {"error": f"{type(exc).__name__}: {exc}"}
+        return {"new_alerts": run.new_alerts, "critical_failures": len(run.critical)}
+
+
+class SlackDigestAction(ValidationAction):
+    """Send one Slack digest per run: critical failures, then every pending alert by USD.
+
+    Settings are ``${VAR}`` references resolved at run time and never stored resolved:
+    ``SLACK_BOT_TOKEN`` + ``SLACK_CHANNEL`` (Web API, base URL ``SLACK_API_URL``) or
+    ``SLACK_WEBHOOK_URL``; ``BALANCEWATCH_DOCS_URL`` is a hosted Data Docs site to link to.
+    Never raises: a Slack fault leaves the alerts pending for the next run.
+    """
+
+    type: Literal["balancewatch_slack_digest"] = "balancewatch_slack_digest"
+    bot_token: str = "${SLACK_BOT_TOKEN}"
+    channel: str = "${SLACK_CHANNEL}"
+    webhook_url: str = "${SLACK_WEBHOOK_URL}"
+    api_url: str = "${SLACK_API_URL}"
+    docs_base_url: str = "${BALANCEWATCH_DOCS_URL}"
+    max_attempts: int = 4
+    backoff_seconds: float = 1.0
+    max_retry_after_seconds: float = 30.0
+    timeout_seconds: float = 15.0
+
+    def settings(self) -> SlackSettings:
+        """The resolved settings (kept out of ``repr`` and never written anywhere)."""
+        return SlackSettings(
+            bot_token=_resolve(self.bot_token),
+            channel=_resolve(self.channel),
+            webhook_url=_resolve(self.webhook_url),
+            api_url=_resolve(self.api_url) or DEFAULT_API_URL,
+            max_attempts=self.max_attempts,
+            backoff_seconds=self.backoff_seconds,
+            max_retry_after_seconds=self.max_retry_after_seconds,
+            timeout_seconds=self.timeout_seconds,
+        )
+
+    def run(
+        self, checkpoint_result: CheckpointResult, action_context: ActionContext | None = None
+    ) -> dict:
+        run = current_run()
+        if run is None or not run.notify_slack:
+            return {"skipped": "Slack digest not requested for this run"}
+        try:
+            base = _resolve(self.docs_base_url)
+            docs_url = f"{base.rstrip('/')}/{run.docs_index.name}" if base else None
+            conn = sqlite3.connect(run.warehouse)
+            try:
+                result = notify(conn, run.digest(docs_url), self.settings())
+            finally:
+                conn.close()
+            run.notify_line = result.line()
+        except Exception as exc:  # noqa: BLE001 - a Slack fault must not change the exit status
+            secrets = (_resolve(self.bot_token), _resolve(self.webhook_url))
+            run.notify_line = redact(
+                f"slack: digest not sent: {type(exc).__name__}: {exc}", secrets
+            )
+            return {"error": run.notify_line}
+        return {"sent_alerts": result.sent_alerts, "pending_alerts": result.pending_alerts}

@@ -30,10 +30,11 @@ from monitors.suites import DEFAULT_STATUSES, suite_definitions
 DATASOURCE = "warehouse"
 CONNECTION_STRING = "sqlite:///${BALANCEWATCH_WAREHOUSE}"
 BATCH_DEFINITION = "whole_table"
-CHECKPOINTS = {
+CHECKPOINTS = {  # run in this order by the monitor
     "staging": ("stg_invoices", "stg_organizations"),
     "balance": ("fact_daily_balance",),
 }
+ALERTING_CHECKPOINT = "balance"
 COMMITTED = ("great_expectations.yml", ".gitignore", "expectations", "validation_definitions",
              "checkpoints")
 ID_NAMESPACE = uuid.UUID("6d1f4a52-5b1e-4c43-9a57-0b7c5c0f6d21")
@@ -145,17 +146,23 @@ def _create(root: Path, threshold: float, statuses: tuple[str, ...]) -> dict[str
         validations[table] = vd
     from great_expectations.checkpoint import UpdateDataDocsAction
 
-    from monitors.actions import StaticDocsIndexAction
+    from monitors.actions import RecordAlertsAction, SlackDigestAction, StaticDocsIndexAction
 
     for name, tables in CHECKPOINTS.items():
+        actions = [
+            UpdateDataDocsAction(name="update_data_docs"),
+            StaticDocsIndexAction(name="static_docs_index"),
+        ]
+        if name == ALERTING_CHECKPOINT:  # the run's last checkpoint: record, then one digest
+            actions += [
+                RecordAlertsAction(name="record_alerts"),
+                SlackDigestAction(name="slack_digest"),
+            ]
         checkpoint = context.checkpoints.add(
             gx.Checkpoint(
                 name=name,
                 validation_definitions=[validations[t] for t in tables],
-                actions=[
-                    UpdateDataDocsAction(name="update_data_docs"),
-                    StaticDocsIndexAction(name="static_docs_index"),
-                ],
+                actions=actions,
                 result_format={"result_format": "SUMMARY"},
             )
         )

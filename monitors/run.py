@@ -23,19 +23,11 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from monitors.console import alert_block, suite_lines
-from monitors.digest import CriticalFailure, Digest, SwingAlert
+from monitors.digest import Digest, SwingAlert
 from monitors.docs_site import SITE_DIR
-from monitors.results import SuiteSummary, summarize_suite, swing_finding
-from monitors.state import (
-    DEFAULT_FIRST_RUN_DAYS,
-    SWING_RULE,
-    Window,
-    advance_watermark,
-    ensure_tables,
-    evaluation_window,
-    last_evaluated,
-    record_alerts,
-)
+from monitors.results import SuiteSummary, summarize_suite
+from monitors.run_ledger import MonitorRun, active_run
+from monitors.state import DEFAULT_FIRST_RUN_DAYS, Window, evaluation_window, last_evaluated
 
 OK, CRITICAL_FAILURE, BAD_INPUT = 0, 1, 2
 REQUIRED_TABLES = ("stg_invoices", "stg_organizations", "fact_daily_balance")
@@ -97,32 +89,6 @@ def _check_since(since: str | None) -> None:
         raise BadInput(f"--since must be a day YYYY-MM-DD, got {since!r}") from None
     if len(since) != 10:
         raise BadInput(f"--since must be a day YYYY-MM-DD, got {since!r}")
-
-
-def _all_swings(warehouse: Path, finding: Any) -> list[SwingAlert]:
-    """Every swing of the window (the expectation's result holds the top rows only)."""
-    if finding.total <= len(finding.top):
-        return list(finding.top)
-    import sqlalchemy as sa
-
-    from monitors.swing_expectation import METRIC_DEFAULTS, swings_query
-
-    query = swings_query(
-        sa.table("fact_daily_balance"), "sqlite",
-        **{**METRIC_DEFAULTS, "threshold": finding.threshold,
-           "window_start": finding.window_start, "max_rows": finding.total},
-    )
-    engine = sa.create_engine(f"sqlite:///{warehouse}")
-    try:
-        with engine.connect() as conn:
-            rows = conn.execute(query).fetchall()
-    finally:
-        engine.dispose()
-    return [
-        SwingAlert(r.entity_id, r.day, r.previous_balance, r.balance, r.change_usd,
-                   round(100.0 * r.change_usd / abs(r.previous_balance), 4), SWING_RULE)
-        for r in rows
-    ]
 
 
 def run_monitor(
@@ -191,89 +157,69 @@ def run_monitor(
     except SuiteIncomplete as exc:
         say(f"monitor: REFUSING TO RUN: {exc}")
         return MonitorReport(BAD_INPUT, window=window, message=str(exc))
-    finding = None
     saved_keep_runs = os.environ.get(KEEP_RUNS_ENV)
-    for name, checkpoint in checkpoints.items():
-        t0 = time.perf_counter()
-        try:
-            if keep_runs is not None:  # else $BALANCEWATCH_DOCS_KEEP_RUNS, else checkpoint's 30
-                os.environ[KEEP_RUNS_ENV] = str(keep_runs)
-            result = checkpoint.run(
-                expectation_parameters={SWING_WINDOW_PARAMETER: window_start}, run_id=run_id
-            )
-        except Exception as exc:  # noqa: BLE001 - reported as a failed run, not a traceback
-            say(f"monitor: checkpoint {name} could not run: {type(exc).__name__}: {exc}")
-            say("monitor: nothing recorded (exit 1)")
-            return MonitorReport(CRITICAL_FAILURE, window=window, message=str(exc))
-        finally:
-            if saved_keep_runs is None:
-                os.environ.pop(KEEP_RUNS_ENV, None)
-            else:
-                os.environ[KEEP_RUNS_ENV] = saved_keep_runs
-        seconds = time.perf_counter() - t0
-        say(f"checkpoint {name}: {len(result.run_results)} suite(s) in {seconds:.1f} s")
-        for validation in result.run_results.values():
-            summary = summarize_suite(validation)
-            report.suites.append(summary)
-            for line in suite_lines(summary):
-                say(line)
-            finding = swing_finding(validation) or finding
+    ledger = MonitorRun(
+        warehouse, as_of, window, project_root / "gx" / SITE_DIR / "index.html", notify_slack
+    )
+    report.docs_index = ledger.docs_index
+    with active_run(ledger):
+        for name, checkpoint in checkpoints.items():
+            t0 = time.perf_counter()
+            try:
+                if keep_runs is not None:  # else $BALANCEWATCH_DOCS_KEEP_RUNS, else 30
+                    os.environ[KEEP_RUNS_ENV] = str(keep_runs)
+                result = checkpoint.run(
+                    expectation_parameters={SWING_WINDOW_PARAMETER: window_start}, run_id=run_id
+                )
+            except Exception as exc:  # noqa: BLE001 - reported as a failed run, not a traceback
+                say(f"monitor: checkpoint {name} could not run: {type(exc).__name__}: {exc}")
+                say("monitor: nothing recorded (exit 1)")
+                return MonitorReport(CRITICAL_FAILURE, window=window, message=str(exc))
+            finally:
+                if saved_keep_runs is None:
+                    os.environ.pop(KEEP_RUNS_ENV, None)
+                else:
+                    os.environ[KEEP_RUNS_ENV] = saved_keep_runs
+            seconds = time.perf_counter() - t0
+            say(f"checkpoint {name}: {len(result.run_results)} suite(s) in {seconds:.1f} s")
+            for validation in result.run_results.values():
+                summary = summarize_suite(validation)
+                ledger.suites.append(summary)
+                for line in suite_lines(summary):
+                    say(line)
+    return _finish(ledger, report, top, say)
 
-    critical = [f for s in report.suites for f in s.failures if f.severity == "critical"]
-    report.docs_index = project_root / "gx" / SITE_DIR / "index.html"
-    if finding is not None:
-        report.swing_total = finding.total
-        report.swings = _all_swings(warehouse, finding) if not critical else list(finding.top)
 
-    conn = sqlite3.connect(warehouse)
-    try:
-        with conn:
-            ensure_tables(conn)
-            if not critical:
-                report.new_alerts = record_alerts(conn, report.swings)
-                if as_of is not None:
-                    advance_watermark(conn, as_of)
-        if window is not None:
-            for line in alert_block(
-                report.swings, report.swing_total, window,
-                finding.threshold if finding else 0.5,
-                new_alerts=None if critical else report.new_alerts, top=top,
-            ):
-                say(line)
-        report.digest = Digest(
-            as_of=as_of,
-            first_day=window.first_day if window and window.days else None,
-            last_day=as_of if window and window.days else None,
-            days_evaluated=window.days if window else 0,
-            swings=tuple(report.swings),
-            critical=tuple(CriticalFailure(f.suite, f.expectation_type,
-                                           f"{f.what}: {f.observed}") for f in critical),
-            docs_url=report.docs_index.as_uri(),
-        )
-        if notify_slack:
-            say(_notify(conn, report.digest))
-    finally:
-        conn.close()
-
+def _finish(ledger: MonitorRun, report: MonitorReport, top: int, say: Any) -> MonitorReport:
+    """Print the alert block and the closing lines; set the exit status."""
+    report.suites = ledger.suites
+    report.swings = ledger.swings
+    report.swing_total = ledger.finding.total if ledger.finding else 0
+    report.new_alerts = ledger.new_alerts or 0
+    critical = ledger.critical_so_far()
+    if ledger.window is not None:
+        threshold = ledger.finding.threshold if ledger.finding else 0.5
+        new_alerts = None if critical else report.new_alerts
+        for line in alert_block(
+            report.swings, report.swing_total, ledger.window, threshold,
+            new_alerts=new_alerts, top=top,
+        ):
+            say(line)
+    report.digest = ledger.digest()
+    if ledger.notify_line:
+        say(ledger.notify_line)
     if critical:
         report.exit_code = CRITICAL_FAILURE
         say(f"monitor: {len(critical)} critical expectation(s) failed: alerts not recorded, "
             "watermark not moved")
+    elif ledger.new_alerts is None:
+        report.exit_code = CRITICAL_FAILURE
+        say("monitor: the alert-recording action did not run: nothing recorded (exit 1)")
     else:
-        say(f"monitor: watermark at {as_of}; {report.new_alerts} new alert(s) in balance_alerts")
+        say(f"monitor: watermark at {ledger.as_of}; {report.new_alerts} new alert(s) "
+            "in balance_alerts")
     say(f"monitor: Data Docs {report.docs_index}")
     return report
-
-
-def _notify(conn: sqlite3.Connection, digest: Digest) -> str:
-    """Send pending alerts to Slack when configured; one line for the console, never raises."""
-    try:
-        from monitors.alert_outbox import notify
-        from monitors.slack_delivery import SlackSettings
-
-        return notify(conn, digest, SlackSettings.from_env()).line()
-    except Exception as exc:  # noqa: BLE001 - a notification fault must not change the exit code
-        return f"slack: notification skipped: {type(exc).__name__}: {exc}"
 
 
 def monitor(

@@ -166,6 +166,14 @@ def send_message(
     return DeliveryOutcome(False, attempts=settings.max_attempts, problem=problem)
 
 
+def redact(text: str, secrets: tuple[str | None, ...]) -> str:
+    """``text`` with every occurrence of the given secrets replaced by ``***``."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "***")
+    return text
+
+
 def _reason(err: Exception) -> str:
     """A short cause that never contains a URL (a webhook URL is a secret)."""
     cause = getattr(err, "reason", err)

@@ -64,14 +64,28 @@ def test_connection_string_is_a_variable_and_severities_are_deliberate():
     assert severities[swing] == "warning"
 
 
-def test_checkpoints_update_docs_and_write_the_static_index():
-    for name, suites in {"staging": ["stg_invoices", "stg_organizations"],
-                         "balance": ["fact_daily_balance"]}.items():
+def test_checkpoints_update_docs_and_the_last_one_records_and_sends_alerts():
+    docs = ["update_data_docs", "balancewatch_static_docs_index"]
+    alerting = ["balancewatch_record_alerts", "balancewatch_slack_digest"]
+    for name, suites, actions in [
+        ("staging", ["stg_invoices", "stg_organizations"], docs),
+        ("balance", ["fact_daily_balance"], docs + alerting),
+    ]:
         doc = json.loads((GX_DIR / "checkpoints" / f"{name}.json").read_text())
-        assert [a["type"] for a in doc["actions"]] == [
-            "update_data_docs", "balancewatch_static_docs_index"
-        ]
+        assert [a["type"] for a in doc["actions"]] == actions
         assert [vd["name"] for vd in doc["validation_definitions"]] == suites
+
+
+def test_slack_settings_are_saved_only_as_environment_references():
+    doc = json.loads((GX_DIR / "checkpoints" / "balance.json").read_text())
+    slack = next(a for a in doc["actions"] if a["type"] == "balancewatch_slack_digest")
+    assert {k: v for k, v in slack.items() if isinstance(v, str) and k not in ("name", "type")} == {
+        "bot_token": "${SLACK_BOT_TOKEN}",
+        "channel": "${SLACK_CHANNEL}",
+        "webhook_url": "${SLACK_WEBHOOK_URL}",
+        "api_url": "${SLACK_API_URL}",
+        "docs_base_url": "${BALANCEWATCH_DOCS_URL}",
+    }
 
 
 def test_loaded_suites_match_their_definitions(tmp_path):

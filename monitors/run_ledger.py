@@ -1,0 +1,76 @@
+"""What one monitor run knows, shared between ``run.py`` and the checkpoint actions.
+
+The monitor runs two checkpoints. The actions of the last one (record alerts, send the Slack
+digest) need what the run knows beyond their own checkpoint: the evaluated window, the as-of date,
+and the failures of the checkpoint that ran before. ``run.py`` opens a :class:`MonitorRun` with
+:func:`active_run`; the actions find it with :func:`current_run` and fill in what they did.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from monitors.digest import CriticalFailure, Digest, SwingAlert
+from monitors.results import FailedExpectation, SuiteSummary, SwingFinding
+from monitors.state import Window
+
+
+@dataclass
+class MonitorRun:
+    """One run of the monitor: its inputs, and what its checkpoints and actions found and did."""
+
+    warehouse: Path
+    as_of: str | None
+    window: Window | None
+    docs_index: Path
+    notify_slack: bool = True
+    suites: list[SuiteSummary] = field(default_factory=list)
+    finding: SwingFinding | None = None
+    swings: list[SwingAlert] = field(default_factory=list)
+    critical: list[FailedExpectation] = field(default_factory=list)
+    new_alerts: int | None = None  # None: nothing recorded (critical failure, or not reached)
+    notify_line: str | None = None
+
+    def critical_so_far(self, more: list[SuiteSummary] = ()) -> list[FailedExpectation]:
+        """Critical failures of the suites seen so far (plus ``more``)."""
+        return [
+            f for s in [*self.suites, *more] for f in s.failures if f.severity == "critical"
+        ]
+
+    def digest(self, docs_url: str | None = None) -> Digest:
+        """The run as a digest (swings are filled in from the outbox when it is sent)."""
+        window = self.window
+        evaluated = bool(window and window.days)
+        return Digest(
+            as_of=self.as_of,
+            first_day=window.first_day if evaluated else None,
+            last_day=self.as_of if evaluated else None,
+            days_evaluated=window.days if window else 0,
+            swings=tuple(self.swings),
+            critical=tuple(
+                CriticalFailure(f.suite, f.expectation_type, f"{f.what}: {f.observed}")
+                for f in self.critical
+            ),
+            docs_url=docs_url or self.docs_index.as_uri(),
+        )
+
+
+_active: list[MonitorRun] = []
+
+
+@contextmanager
+def active_run(run: MonitorRun) -> Iterator[MonitorRun]:
+    """Make ``run`` the one the checkpoint actions see while the block runs."""
+    _active.append(run)
+    try:
+        yield run
+    finally:
+        _active.remove(run)
+
+
+def current_run() -> MonitorRun | None:
+    """The monitor run in progress, or None when a checkpoint runs outside the monitor."""
+    return _active[-1] if _active else None

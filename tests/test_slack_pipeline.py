@@ -1,0 +1,155 @@
+"""The whole monitor on the shipped sample, sending to a Slack-compatible server over HTTP.
+
+One digest per run for the planted swings, nothing on a re-run, the exit status untouched by
+Slack faults, and the bot token found nowhere on disk or in the output.
+"""
+
+from __future__ import annotations
+
+import io
+import shutil
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from balancewatch.build import build
+from balancewatch.settings import SAMPLE_DIR
+from loaders import load_delivery
+from monitors.gx_context import REPO_ROOT
+from monitors.gx_setup import _committed_files
+from monitors.run import run_monitor
+from tests.slack_server import FakeSlack
+
+LARGEST_PLANTED = (
+    "-8868877026281107500"  # data/sample/PLANTED.md: +300% in EUR, the largest USD move
+)
+
+
+@pytest.fixture(scope="module")
+def built_sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The shipped sample loaded and built once for this module."""
+    root = tmp_path_factory.mktemp("sample")
+    warehouse = root / "sample.db"
+    load_delivery(SAMPLE_DIR, warehouse)
+    assert build(warehouse, target_path=root / "dbt-target") == 0
+    return warehouse
+
+
+@pytest.fixture
+def warehouse(built_sample: Path, tmp_path: Path) -> Path:
+    copy = tmp_path / "warehouse.db"
+    shutil.copyfile(built_sample, copy)
+    return copy
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A project root with the committed gx/ files, so runs never write into the repository."""
+    for rel, path in _committed_files(REPO_ROOT / "gx").items():
+        target = tmp_path / "project" / "gx" / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, target)
+    return tmp_path / "project"
+
+
+@pytest.fixture
+def slack(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeSlack]:
+    with FakeSlack() as server:
+        for name in ("SLACK_WEBHOOK_URL", "BALANCEWATCH_DOCS_URL"):
+            monkeypatch.delenv(name, raising=False)
+        monkeypatch.setenv("SLACK_BOT_TOKEN", server.state.token)
+        monkeypatch.setenv("SLACK_CHANNEL", "#balance-alerts")
+        monkeypatch.setenv("SLACK_API_URL", server.api_url)
+        yield server
+
+
+def monitor(warehouse: Path, project: Path) -> tuple[int, str]:
+    out = io.StringIO()
+    report = run_monitor(warehouse, project_root=project, out=out)
+    return report.exit_code, out.getvalue()
+
+
+def delivery_states(warehouse: Path) -> dict[str, int]:
+    with sqlite3.connect(warehouse) as conn:
+        rows = conn.execute(
+            "select delivery_status, count(*) from balance_alerts group by 1"
+        ).fetchall()
+    return dict(rows)
+
+
+def test_one_digest_for_the_planted_swings_then_nothing(
+    warehouse: Path, project: Path, slack: FakeSlack
+) -> None:
+    status, out = monitor(warehouse, project)
+    assert status == 0
+    assert len(slack.posted) == 1
+    digest = slack.posted[0]
+    alerts = sum(delivery_states(warehouse).values())
+    assert digest["text"].startswith(f"balancewatch: {alerts} balance swing(s)")
+    swings = next(
+        b for b in digest["blocks"] if "Balance swings" in b.get("text", {}).get("text", "")
+    )
+    assert (
+        swings["text"]["text"]
+        .splitlines()[1]
+        .startswith(f"1. *org {LARGEST_PLANTED}* · 2024-04-20")
+    )
+    assert f"slack (web api): sent 1 digest with {alerts} alert(s)" in out
+    assert delivery_states(warehouse) == {"sent": alerts}
+
+    status, out = monitor(warehouse, project)
+    assert status == 0
+    assert "slack (web api): nothing new to send" in out
+    assert len(slack.posted) == 1 and len(slack.requests) == 1
+
+
+@pytest.mark.parametrize(
+    "kind, options, line",
+    [
+        ("error", {"error": "invalid_auth"}, "Slack answered ok=false: invalid_auth"),
+        ("error", {"error": "channel_not_found"}, "Slack answered ok=false: channel_not_found"),
+        ("rate_limited", {"retry_after": 3600}, "Slack asked to wait 3600 s (Retry-After)"),
+    ],
+)
+def test_slack_fault_keeps_exit_status_and_next_run_delivers(
+    warehouse: Path, project: Path, slack: FakeSlack, kind: str, options: dict, line: str
+) -> None:
+    slack.fail_next(kind, **options)
+    status, out = monitor(warehouse, project)
+    assert status == 0
+    assert f"slack: NOT delivered: {line}" in out
+    assert set(delivery_states(warehouse)) == {"pending"}
+    assert slack.posted == []
+
+    status, out = monitor(warehouse, project)  # no new days, but the pending alerts go out
+    assert status == 0
+    assert len(slack.posted) == 1
+    assert set(delivery_states(warehouse)) == {"sent"}
+
+
+def test_bot_token_is_nowhere_on_disk_or_in_output(
+    warehouse: Path,
+    project: Path,
+    slack: FakeSlack,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+    tmp_path: Path,
+) -> None:
+    token = "xoxb-LEAKCHECK-7f3a9c1e5b2d4f60"
+    slack.state.token = token
+    monkeypatch.setenv("SLACK_BOT_TOKEN", token)
+    status, out = monitor(warehouse, project)
+    monitor(warehouse, project)
+    slack.state.token = "xoxb-other"  # the next run is refused: the error path must not leak it
+    monitor(warehouse, project)
+    assert status == 0 and len(slack.posted) == 1
+    captured = capsys.readouterr()
+    assert token not in out + captured.out + captured.err + caplog.text
+    leaks = [p for p in tmp_path.rglob("*") if p.is_file() and token.encode() in p.read_bytes()]
+    leaks += [
+        p for p in (REPO_ROOT / "gx").rglob("*") if p.is_file() and token.encode() in p.read_bytes()
+    ]
+    assert leaks == []
