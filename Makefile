@@ -28,6 +28,12 @@ pipeline: $(STAMP)
 load: $(STAMP)
 	$(BW) load $(DATA_DIR) --warehouse $(WAREHOUSE)
 
+build: $(STAMP)
+	$(BW) build --warehouse $(WAREHOUSE)
+
+monitor: $(STAMP)
+	$(BW) monitor --warehouse $(WAREHOUSE)
+
 system-packages:
 	@bash scripts/ensure-system-packages.sh
 
