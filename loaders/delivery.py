@@ -6,14 +6,13 @@ import hashlib
 import sqlite3
 import sys
 import time
-from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 from loaders.duplicates import find_repeated_keys
 from loaders.errors import DeliveryRejected, ProblemCollector, ValueProblem
-from loaders.reader import read_rows
+from loaders.reader import ReadCount, read_rows
 from loaders.schema import LOAD_LOG_SQL, TABLES, TableSpec
 
 LARGE_FILE_BYTES = 50 * 1024 * 1024
@@ -111,16 +110,6 @@ def _count(conn: sqlite3.Connection, table: str) -> int:
     return conn.execute(f"select count(*) from {table}").fetchone()[0]
 
 
-def _unless_problems(
-    rows: Iterable[tuple], problems: ProblemCollector, tally: list[int]
-) -> Iterator[tuple]:
-    """Pass rows on until the first problem; keep reading (and counting) to report them all."""
-    for row in rows:
-        tally[0] += 1
-        if not problems:
-            yield row
-
-
 def _load_file(
     conn: sqlite3.Connection,
     item: DeliveryFile,
@@ -133,17 +122,25 @@ def _load_file(
     table = item.spec.name
     before_rows = _count(conn, table)
     before_changes = conn.total_changes
-    tally = [0]
+    count = ReadCount()
     progress = show_progress and item.path.stat().st_size >= LARGE_FILE_BYTES
-    rows = read_rows(item.path, item.spec, problems, show_progress=progress)
-    params = ((*row, load_id) for row in _unless_problems(rows, problems, tally))
-    conn.executemany(item.spec.upsert_sql(), params)
+    rows = read_rows(
+        item.path, item.spec, problems, extra=(load_id,), count=count, show_progress=progress
+    )
+    # Into an empty table a plain insert is faster; a key repeated in the delivery then fails the
+    # unique key, and the delivery is rejected with the repeated keys' lines.
+    sql = item.spec.insert_sql() if before_rows == 0 else item.spec.upsert_sql()
+    try:
+        conn.executemany(sql, rows)
+    except sqlite3.IntegrityError:
+        find_repeated_keys([item.path], item.spec).raise_if_any()
+        raise
     if problems:
-        return tally[0], 0, 0, 0.0
+        return count.rows, 0, 0, 0.0
     written = conn.total_changes - before_changes
     inserted = _count(conn, table) - before_rows
     seconds = time.perf_counter() - started
-    return tally[0], inserted, written - inserted, seconds
+    return count.rows, inserted, written - inserted, seconds
 
 
 def load_delivery(

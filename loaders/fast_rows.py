@@ -54,8 +54,11 @@ class _RealDays:
         return True
 
 
-def build_fast_converter(spec: TableSpec) -> FastConverter:
-    """A function typing a row in the spec's column order, or returning None to decline it."""
+def build_fast_converter(spec: TableSpec, extra: tuple[object, ...] = ()) -> FastConverter:
+    """A function typing a row in the spec's column order, or returning None to decline it.
+
+    ``extra`` values (the load id) are appended to every typed row.
+    """
     fields = []
     casts = []
     int_positions = []
@@ -73,8 +76,10 @@ def build_fast_converter(spec: TableSpec) -> FastConverter:
         if column.parse in (parse_date, parse_utc_timestamp):
             day_positions.append(i)
     row_pattern = re.compile(SEPARATOR.join(fields))
+    names = {f"_extra{i}": value for i, value in enumerate(extra)}
+    casts += list(names)
     # One generated expression per spec: a tuple of casts, e.g. (int(r[0]), r[5], float(r[9]), ...)
-    cast_row = eval(f"lambda r: ({', '.join(casts)},)", {"int": int, "float": float})  # noqa: S307
+    cast_row = eval(f"lambda r: ({', '.join(casts)},)", {"int": int, "float": float, **names})
     real_day = _RealDays()
 
     def convert(row: list[str]) -> tuple[object, ...] | None:

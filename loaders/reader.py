@@ -89,14 +89,29 @@ class Progress:
         )
 
 
-def read_rows(
-    path: Path, spec: TableSpec, problems: ProblemCollector, *, show_progress: bool = False
-) -> Iterator[tuple[object, ...]]:
-    """Yield the file's rows typed in the spec's column order.
+class ReadCount:
+    """How many data rows a file held (good or bad), known once it was read."""
 
-    Rows with problems are not yielded; their problems go to ``problems``. Blank lines carry no
-    data and are passed over. The caller decides what to do once ``problems`` is non-empty.
+    def __init__(self) -> None:
+        self.rows = 0
+
+
+def read_rows(
+    path: Path,
+    spec: TableSpec,
+    problems: ProblemCollector,
+    *,
+    extra: tuple[object, ...] = (),
+    count: ReadCount | None = None,
+    show_progress: bool = False,
+) -> Iterator[tuple[object, ...]]:
+    """Yield the file's rows typed in the spec's column order, followed by ``extra``.
+
+    Rows with problems go to ``problems``; once there is any (in this file or an earlier one),
+    nothing more is yielded, but the file is read to the end so that every problem is reported.
+    Blank lines carry no data and are passed over. ``count`` receives the number of rows.
     """
+    count = count if count is not None else ReadCount()
     if path.stat().st_size == 0:
         problems.add(ValueProblem(path.name, 1, "1", None, "empty file: no header row"))
         return
@@ -114,7 +129,7 @@ def read_rows(
             order = _check_header(path, header, spec, problems)
             if order is None:
                 return
-            fast = build_fast_converter(spec)
+            fast = build_fast_converter(spec, extra)
             in_spec_order = order == list(range(width))
             end_line = reader.line_num
             rows = 0
@@ -127,14 +142,17 @@ def read_rows(
                     continue
                 if not in_spec_order:
                     row = [row[i] for i in order]
+                rows += 1
                 typed = fast(row)
                 if typed is None:
-                    typed = _convert_carefully(path.name, line, row, converters, headers, problems)
-                if typed is not None:
+                    typed = _convert_carefully(
+                        path.name, line, row, converters, headers, problems, extra
+                    )
+                if typed is not None and not problems:
                     yield typed
-                rows += 1
                 if rows % PROGRESS_EVERY_ROWS == 0:
                     progress.update(rows, handle.buffer.tell())
+            count.rows = rows
     except UnicodeDecodeError:
         _locate_bad_bytes(path, problems)
     except csv.Error as err:
@@ -155,6 +173,7 @@ def _convert_carefully(
     converters: list[Converter],
     headers: tuple[str, ...],
     problems: ProblemCollector,
+    extra: tuple[object, ...],
 ) -> tuple[object, ...] | None:
     """Type a row the fast path declined, reporting every bad value; None if any."""
     values: list[object] = []
@@ -165,4 +184,4 @@ def _convert_carefully(
         except ValueError as err:
             problems.add(ValueProblem(name, line, header, text, str(err)))
             clean = False
-    return tuple(values) if clean else None
+    return (*values, *extra) if clean else None

@@ -55,6 +55,12 @@ class TableSpec:
         body = ",\n    ".join(defs)
         return f"create table if not exists {self.name} (\n    {body}\n)"
 
+    def insert_sql(self) -> str:
+        """A plain insert (for an empty table: faster than the upsert)."""
+        names = [c.name for c in self.columns] + ["_load_id"]
+        placeholders = ", ".join("?" for _ in names)
+        return f"insert into {self.name} ({', '.join(names)}) values ({placeholders})"
+
     def upsert_sql(self) -> str:
         """Insert a row; a row of an earlier load with the same key is replaced.
 
