@@ -222,19 +222,9 @@ def _finish(ledger: MonitorRun, report: MonitorReport, top: int, say: Any) -> Mo
     return report
 
 
-def monitor(
-    warehouse: Path,
-    *,
-    since: str | None = None,
-    first_run_days: int = DEFAULT_FIRST_RUN_DAYS,
-    keep_runs: int | None = None,
-    top: int = 10,
-    project_root: Path = REPO_ROOT,
-    notify_slack: bool = True,
-    out: TextIO | None = None,
-) -> int:
-    """Run the monitor on ``warehouse``; returns the exit status (0, 1 or 2)."""
-    return run_monitor(
-        warehouse, since=since, first_run_days=first_run_days, keep_runs=keep_runs, top=top,
-        project_root=project_root, notify_slack=notify_slack, out=out,
-    ).exit_code
+def monitor(warehouse: Path, **options: Any) -> int:
+    """Run the monitor on ``warehouse``; returns the exit status (0, 1 or 2).
+
+    ``options`` are :func:`run_monitor`'s keyword arguments.
+    """
+    return run_monitor(warehouse, **options).exit_code
