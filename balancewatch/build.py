@@ -7,42 +7,47 @@ its own error messages; these functions add one closing line and return an exit 
 
 from __future__ import annotations
 
-import sqlite3
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from balancewatch import exit_codes
 from balancewatch.settings import DBT_DIR, export_warehouse
+from balancewatch.warehouse import DBT_TARGETS, Warehouse, parse
 
 RAW_TABLES = ("organizations", "invoices")
+WarehouseSetting = str | os.PathLike[str] | Warehouse
 
 
-def missing_raw_tables(warehouse: Path) -> list[str]:
+def missing_raw_tables(warehouse: WarehouseSetting) -> list[str]:
     """The raw tables the loader should have created in ``warehouse`` but did not."""
-    if not warehouse.is_file():
+    target = parse(warehouse)
+    if not target.exists():
         return list(RAW_TABLES)
-    conn = sqlite3.connect(f"file:{warehouse}?mode=ro", uri=True)
+    conn = target.connect(read_only=True)
     try:
-        present = {
-            row[0] for row in conn.execute("select name from sqlite_master where type = 'table'")
-        }
+        present = conn.table_names()
     finally:
         conn.close()
     return [table for table in RAW_TABLES if table not in present]
 
 
-def run_dbt(args: Sequence[str], warehouse: Path, *, target_path: Path | None = None) -> int:
+def run_dbt(
+    args: Sequence[str], warehouse: WarehouseSetting, *, target_path: Path | None = None
+) -> int:
     """Run one dbt command (``["build", "--select", ...]``) on ``warehouse``; an exit status.
+
+    The profile's target follows the warehouse's engine (``warehouse`` for SQLite, ``postgres``).
 
     ``target_path`` moves dbt's artifacts and logs out of ``dbt/target`` and ``dbt/logs`` (tests
     use it so that runs on different warehouses do not share a parse cache).
     """
     from dbt.cli.main import dbtRunner  # imported here: it costs a second or two
 
-    warehouse = warehouse.resolve()
-    export_warehouse(warehouse)
-    argv = [*args, "--project-dir", str(DBT_DIR), "--profiles-dir", str(DBT_DIR)]
+    target = export_warehouse(warehouse)
+    argv = [*args, "--project-dir", str(DBT_DIR), "--profiles-dir", str(DBT_DIR),
+            "--target", DBT_TARGETS[target.kind]]
     if target_path is not None:
         argv += ["--target-path", str(target_path), "--log-path", str(target_path / "logs")]
     result = dbtRunner().invoke(argv)
@@ -57,7 +62,7 @@ def run_dbt(args: Sequence[str], warehouse: Path, *, target_path: Path | None = 
 
 
 def build(
-    warehouse: Path,
+    warehouse: WarehouseSetting,
     *,
     full_refresh: bool = False,
     select: str | None = None,
@@ -85,6 +90,6 @@ def build(
     return run_dbt(args, warehouse, target_path=target_path)
 
 
-def docs_generate(warehouse: Path, *, target_path: Path | None = None) -> int:
+def docs_generate(warehouse: WarehouseSetting, *, target_path: Path | None = None) -> int:
     """Write dbt's documentation site (``dbt/target/index.html``) for a built warehouse."""
     return run_dbt(["docs", "generate"], warehouse, target_path=target_path)

@@ -11,12 +11,13 @@ from pathlib import Path
 from balancewatch import exit_codes
 from balancewatch.dotenv import load_dotenv
 from balancewatch.settings import SAMPLE_DIR, export_warehouse, resolve_warehouse
+from balancewatch.warehouse import Warehouse, WarehouseError
 from monitors.state import DEFAULT_FIRST_RUN_DAYS
 
-Stage = Callable[[argparse.Namespace, Path], int]
+Stage = Callable[[argparse.Namespace, Warehouse], int]
 
 
-def stage_load(args: argparse.Namespace, warehouse: Path) -> int:
+def stage_load(args: argparse.Namespace, warehouse: Warehouse) -> int:
     """Load the delivery directory into the raw tables."""
     from loaders import DeliveryRejected, load_delivery
 
@@ -34,7 +35,7 @@ def stage_load(args: argparse.Namespace, warehouse: Path) -> int:
     return exit_codes.OK
 
 
-def stage_build(args: argparse.Namespace, warehouse: Path) -> int:
+def stage_build(args: argparse.Namespace, warehouse: Warehouse) -> int:
     """Build the dbt models and run their tests."""
     from balancewatch.build import build
 
@@ -42,7 +43,7 @@ def stage_build(args: argparse.Namespace, warehouse: Path) -> int:
     return build(warehouse, full_refresh=getattr(args, "full_refresh", False))
 
 
-def stage_monitor(args: argparse.Namespace, warehouse: Path) -> int:
+def stage_monitor(args: argparse.Namespace, warehouse: Warehouse) -> int:
     """Run the GX checkpoints; record, print and send the balance alerts."""
     from monitors.run import monitor
 
@@ -57,14 +58,18 @@ def stage_monitor(args: argparse.Namespace, warehouse: Path) -> int:
 STAGES: dict[str, Stage] = {"load": stage_load, "build": stage_build, "monitor": stage_monitor}
 
 
-def _timed(name: str, stage: Stage, args: argparse.Namespace, warehouse: Path) -> int:
+def _timed(name: str, stage: Stage, args: argparse.Namespace, warehouse: Warehouse) -> int:
     started = time.perf_counter()
-    status = stage(args, warehouse)
+    try:
+        status = stage(args, warehouse)
+    except WarehouseError as exc:
+        print(f"{name}: {exc}", file=sys.stderr)
+        status = exit_codes.BAD_INPUT
     print(f"{name}: finished in {time.perf_counter() - started:.1f} s (exit {status})")
     return status
 
 
-def run_all(args: argparse.Namespace, warehouse: Path) -> int:
+def run_all(args: argparse.Namespace, warehouse: Warehouse) -> int:
     """Every stage in order; stops at the first that fails."""
     for name, stage in STAGES.items():
         status = _timed(name, stage, args, warehouse)
@@ -81,8 +86,9 @@ def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
         "--warehouse",
-        help="SQLite warehouse file (created if missing); default $BALANCEWATCH_WAREHOUSE "
-        "or warehouse/balancewatch.db",
+        help="SQLite warehouse file (created if missing) or PostgreSQL URL "
+        "postgresql://user@host:port/dbname (database created if missing); "
+        "default $BALANCEWATCH_WAREHOUSE or warehouse/balancewatch.db",
     )
     monitoring = argparse.ArgumentParser(add_help=False)
     monitoring.add_argument(
@@ -124,8 +130,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     load_dotenv(Path(".env"))
-    warehouse = resolve_warehouse(args.warehouse)
-    export_warehouse(warehouse)
+    try:
+        warehouse = export_warehouse(resolve_warehouse(args.warehouse))
+    except WarehouseError as exc:
+        print(f"balancewatch: {exc}", file=sys.stderr)
+        return exit_codes.BAD_INPUT
     if args.command == "run":
         return run_all(args, warehouse)
     return _timed(args.command, STAGES[args.command], args, warehouse)

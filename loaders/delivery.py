@@ -1,19 +1,25 @@
-"""Load one delivery directory into the warehouse: all of it in one transaction, or nothing."""
+"""Load one delivery directory into the warehouse: all of it in one transaction, or nothing.
+
+The same on both engines (:mod:`balancewatch.warehouse`); only the bulk write differs
+(:mod:`loaders.bulk`).
+"""
 
 from __future__ import annotations
 
 import hashlib
-import sqlite3
+import os
 import sys
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from balancewatch.warehouse import Connection, Warehouse, parse
+from loaders.bulk import DuplicateKey, start, write_rows
 from loaders.duplicates import find_repeated_keys
 from loaders.errors import DeliveryRejected, ProblemCollector, ValueProblem
 from loaders.reader import ReadCount, read_rows
-from loaders.schema import LOAD_LOG_SQL, TABLES, TableSpec
+from loaders.schema import TABLES, TableSpec
 
 LARGE_FILE_BYTES = 50 * 1024 * 1024
 
@@ -97,21 +103,18 @@ def discover(directory: Path) -> list[DeliveryFile]:
     return files
 
 
-def _loaded_hashes(conn: sqlite3.Connection) -> set[str]:
-    exists = conn.execute(
-        "select 1 from sqlite_master where type = 'table' and name = 'load_log'"
-    ).fetchone()
-    if not exists:
+def _loaded_hashes(conn: Connection) -> set[str]:
+    if "load_log" not in conn.table_names():
         return set()
     return {row[0] for row in conn.execute("select sha256 from load_log")}
 
 
-def _count(conn: sqlite3.Connection, table: str) -> int:
-    return conn.execute(f"select count(*) from {table}").fetchone()[0]
+def _count(conn: Connection, table: str) -> int:
+    return conn.scalar(f"select count(*) from {table}")
 
 
 def _load_file(
-    conn: sqlite3.Connection,
+    conn: Connection,
     item: DeliveryFile,
     load_id: int,
     problems: ProblemCollector,
@@ -121,7 +124,6 @@ def _load_file(
     started = time.perf_counter()
     table = item.spec.name
     before_rows = _count(conn, table)
-    before_changes = conn.total_changes
     count = ReadCount()
     progress = show_progress and item.path.stat().st_size >= LARGE_FILE_BYTES
     rows = read_rows(
@@ -129,53 +131,56 @@ def _load_file(
     )
     # Into an empty table a plain insert is faster; a key repeated in the delivery then fails the
     # unique key, and the delivery is rejected with the repeated keys' lines.
-    sql = item.spec.insert_sql() if before_rows == 0 else item.spec.upsert_sql()
     try:
-        conn.executemany(sql, rows)
-    except sqlite3.IntegrityError:
+        written = write_rows(conn, item.spec, rows, into_empty=before_rows == 0)
+    except DuplicateKey:
         find_repeated_keys([item.path], item.spec).raise_if_any()
         raise
     if problems:
         return count.rows, 0, 0, 0.0
-    written = conn.total_changes - before_changes
     inserted = _count(conn, table) - before_rows
     seconds = time.perf_counter() - started
     return count.rows, inserted, written - inserted, seconds
 
 
 def load_delivery(
-    directory: Path, warehouse: Path, *, show_progress: bool | None = None
+    directory: Path,
+    warehouse: str | os.PathLike[str] | Warehouse,
+    *,
+    show_progress: bool | None = None,
 ) -> LoadReport:
     """Load every new export file of ``directory`` into ``warehouse`` atomically.
 
+    ``warehouse`` is a SQLite file path or a PostgreSQL URL (or a parsed :class:`Warehouse`).
     Files already loaded (same SHA-256) are skipped. Any problem rejects the whole delivery with
-    :class:`DeliveryRejected` and leaves the warehouse byte-for-byte as it was (a warehouse file
-    that did not exist is not left behind).
+    :class:`DeliveryRejected` and leaves the warehouse as it was: the transaction is rolled back
+    (a SQLite file stays byte-for-byte identical), and a warehouse that did not exist (file or
+    database) is not left behind.
     """
     if show_progress is None:
         show_progress = sys.stderr.isatty()
     files = discover(directory)
-    existed = warehouse.exists()
-    warehouse.parent.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(warehouse, isolation_level=None)
+    target = parse(warehouse)
+    created = target.create()
+    try:
+        conn = target.connect()
+    except BaseException:
+        if created:
+            target.drop()
+        raise
     try:
         report = _load_in_transaction(conn, files, show_progress)
     except BaseException:
         conn.close()
-        if not existed:
-            _remove_new_warehouse(warehouse)
+        if created:
+            target.drop()
         raise
     conn.close()
     return report
 
 
-def _remove_new_warehouse(warehouse: Path) -> None:
-    for path in (warehouse, warehouse.with_name(warehouse.name + "-journal")):
-        path.unlink(missing_ok=True)
-
-
 def _load_in_transaction(
-    conn: sqlite3.Connection, files: list[DeliveryFile], show_progress: bool
+    conn: Connection, files: list[DeliveryFile], show_progress: bool
 ) -> LoadReport:
     loaded = _loaded_hashes(conn)
     report = LoadReport(load_id=None)
@@ -193,14 +198,9 @@ def _load_in_transaction(
     if not pending:
         return report
 
-    conn.execute("pragma cache_size = -262144")
-    conn.execute("pragma temp_store = memory")
-    conn.execute("begin immediate")
+    start(conn)
     try:
-        for spec in TABLES:
-            conn.execute(spec.create_sql())
-        conn.execute(LOAD_LOG_SQL)
-        load_id = conn.execute("select coalesce(max(load_id), 0) + 1 from load_log").fetchone()[0]
+        load_id = conn.scalar("select coalesce(max(load_id), 0) + 1 from load_log")
         problems = ProblemCollector()
         loaded_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
         for item in pending:
@@ -230,9 +230,9 @@ def _load_in_transaction(
             )
         problems.raise_if_any()
         _reject_repeated_keys(pending, report)
-        conn.execute("commit")
+        conn.commit()
     except BaseException:
-        conn.execute("rollback")
+        conn.rollback()
         raise
     report.load_id = load_id
     return report

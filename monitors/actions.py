@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import os
-import sqlite3
 from pathlib import Path
 from typing import Literal
 
@@ -140,7 +139,7 @@ class SlackDigestAction(ValidationAction):
         try:
             base = _resolve(self.docs_base_url)
             docs_url = f"{base.rstrip('/')}/{run.docs_index.name}" if base else None
-            conn = sqlite3.connect(run.warehouse)
+            conn = run.warehouse.connect()
             try:
                 result = notify(conn, run.digest(docs_url), self.settings())
             finally:

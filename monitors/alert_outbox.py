@@ -7,11 +7,11 @@ the next run sends it. Nothing here raises on a Slack fault.
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
+from balancewatch.warehouse import Connection
 from monitors.digest import Digest, SwingAlert
 from monitors.slack_blocks import render_slack
 from monitors.slack_delivery import SlackSettings, Sleep, send_message
@@ -20,7 +20,7 @@ PENDING = "pending"
 SENT = "sent"
 
 
-def pending_swings(conn: sqlite3.Connection) -> list[SwingAlert]:
+def pending_swings(conn: Connection) -> list[SwingAlert]:
     """Alerts not yet delivered to Slack, largest absolute USD change first."""
     rows = conn.execute(
         """
@@ -35,11 +35,11 @@ def pending_swings(conn: sqlite3.Connection) -> list[SwingAlert]:
     return [SwingAlert(*row) for row in rows]
 
 
-def mark_sent(conn: sqlite3.Connection, alerts: list[SwingAlert], message_ts: str) -> int:
+def mark_sent(conn: Connection, alerts: list[SwingAlert], message_ts: str) -> int:
     """Mark the alerts of a delivered digest as sent; returns how many changed."""
     sent_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    with conn:
-        cursor = conn.executemany(
+    with conn.transaction():
+        return conn.executemany(
             """
             update balance_alerts
             set delivery_status = ?, sent_at = ?, message_ts = ?
@@ -47,7 +47,6 @@ def mark_sent(conn: sqlite3.Connection, alerts: list[SwingAlert], message_ts: st
             """,
             [(SENT, sent_at, message_ts, *alert.key, PENDING) for alert in alerts],
         )
-    return cursor.rowcount
 
 
 @dataclass(frozen=True)
@@ -77,7 +76,7 @@ class NotifyResult:
 
 
 def notify(
-    conn: sqlite3.Connection,
+    conn: Connection,
     run: Digest,
     settings: SlackSettings,
     *,

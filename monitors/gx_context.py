@@ -18,6 +18,7 @@ from great_expectations.data_context.types.base import ProgressBarsConfig
 from great_expectations.expectations.registry import get_expectation_impl
 
 import monitors.actions  # noqa: F401  (registers the checkpoint action type)
+from monitors.dialect_rows_expectation import UnexpectedRowsByDialectExpectation
 from monitors.reference_expectation import ExpectColumnValuesToReferenceOtherTable
 from monitors.suites import expectation_signature
 from monitors.swing_expectation import ExpectDailyBalanceSwingsWithinThreshold
@@ -25,6 +26,7 @@ from monitors.swing_expectation import ExpectDailyBalanceSwingsWithinThreshold
 CUSTOM_EXPECTATIONS = (
     ExpectDailyBalanceSwingsWithinThreshold,
     ExpectColumnValuesToReferenceOtherTable,
+    UnexpectedRowsByDialectExpectation,
 )
 REPO_ROOT = Path(__file__).resolve().parent.parent
 

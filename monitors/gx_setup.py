@@ -6,8 +6,9 @@ committed files whose bytes differ are written into ``<root>/gx`` (stale ones ar
 Re-running it therefore changes no committed byte, and a fresh build equals the committed files.
 ``gx/uncommitted/`` (results, Data Docs) is never touched.
 
-The warehouse is reached through ``sqlite:///${BALANCEWATCH_WAREHOUSE}``, resolved when a
-checkpoint runs; nothing machine-specific or secret is written.
+The warehouse is reached through ``${BALANCEWATCH_SQLALCHEMY_URL}`` (a SQLite or PostgreSQL URL set
+from the warehouse setting by :mod:`balancewatch.warehouse`), resolved when a checkpoint runs; one
+committed context serves both engines, and nothing machine-specific or secret is written.
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ from monitors.gx_context import REPO_ROOT, open_context
 from monitors.suites import DEFAULT_STATUSES, suite_definitions
 
 DATASOURCE = "warehouse"
-CONNECTION_STRING = "sqlite:///${BALANCEWATCH_WAREHOUSE}"
+CONNECTION_STRING = "${BALANCEWATCH_SQLALCHEMY_URL}"
+URL_ENV = "BALANCEWATCH_SQLALCHEMY_URL"
 BATCH_DEFINITION = "whole_table"
 CHECKPOINTS = {  # run in this order by the monitor
     "staging": ("stg_invoices", "stg_organizations"),
@@ -123,7 +125,7 @@ def _create(root: Path, threshold: float, statuses: tuple[str, ...]) -> dict[str
     (root / "gx" / ".gitignore").write_text("uncommitted/\n")
     context = open_context(root)
     ids: dict[str, str] = {}
-    source = context.data_sources.add_sqlite(DATASOURCE, connection_string=CONNECTION_STRING)
+    source = context.data_sources.add_sql(DATASOURCE, connection_string=CONNECTION_STRING)
     ids[str(source.id)] = _stable_id("datasource", DATASOURCE)
     definitions = suite_definitions(threshold, statuses)
     validations = {}
@@ -186,15 +188,15 @@ def _committed_files(gx_dir: Path) -> dict[str, Path]:
 def build(root: Path, threshold: float, statuses: tuple[str, ...]) -> None:
     """Build the committed part of a GX context into ``root/gx`` (which must not exist)."""
     with tempfile.TemporaryDirectory(prefix="bw-gx-scratch-") as scratch:
-        saved = os.environ.get("BALANCEWATCH_WAREHOUSE")
-        os.environ["BALANCEWATCH_WAREHOUSE"] = str(_scratch_warehouse(Path(scratch)))
+        saved = os.environ.get(URL_ENV)
+        os.environ[URL_ENV] = f"sqlite:///{_scratch_warehouse(Path(scratch))}"
         try:
             ids = _create(root, threshold, statuses)
         finally:
             if saved is None:
-                os.environ.pop("BALANCEWATCH_WAREHOUSE", None)
+                os.environ.pop(URL_ENV, None)
             else:
-                os.environ["BALANCEWATCH_WAREHOUSE"] = saved
+                os.environ[URL_ENV] = saved
     for path in _committed_files(root / "gx").values():
         text = path.read_text()
         for old, new in ids.items():

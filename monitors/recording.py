@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import sqlite3
-from pathlib import Path
-
+from balancewatch.warehouse import Warehouse
 from monitors.digest import SwingAlert
 from monitors.results import SuiteSummary, SwingFinding
 from monitors.run_ledger import MonitorRun
 from monitors.state import SWING_RULE, advance_watermark, ensure_tables, record_alerts
 
 
-def all_swings(warehouse: Path, finding: SwingFinding) -> list[SwingAlert]:
+def all_swings(warehouse: Warehouse, finding: SwingFinding) -> list[SwingAlert]:
     """Every swing of the window (the expectation's result holds the top rows only)."""
     if finding.total <= len(finding.top):
         return list(finding.top)
@@ -21,7 +19,7 @@ def all_swings(warehouse: Path, finding: SwingFinding) -> list[SwingAlert]:
 
     query = swings_query(
         sa.table("fact_daily_balance"),
-        "sqlite",
+        warehouse.dialect,
         **{
             **METRIC_DEFAULTS,
             "threshold": finding.threshold,
@@ -29,7 +27,7 @@ def all_swings(warehouse: Path, finding: SwingFinding) -> list[SwingAlert]:
             "max_rows": finding.total,
         },
     )
-    engine = sa.create_engine(f"sqlite:///{warehouse}")
+    engine = sa.create_engine(warehouse.sqlalchemy_url())
     try:
         with engine.connect() as conn:
             rows = conn.execute(query).fetchall()
@@ -61,9 +59,9 @@ def record_run(
     run.finding = finding
     if finding is not None:
         run.swings = list(finding.top) if run.critical else all_swings(run.warehouse, finding)
-    conn = sqlite3.connect(run.warehouse)
+    conn = run.warehouse.connect()
     try:
-        with conn:
+        with conn.transaction():
             ensure_tables(conn)
             if not run.critical:
                 run.new_alerts = record_alerts(conn, run.swings)

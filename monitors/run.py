@@ -14,7 +14,6 @@ line per suite, and returns the exit status of CONTRACT.md §3:
 from __future__ import annotations
 
 import os
-import sqlite3
 import sys
 import time
 from dataclasses import dataclass, field
@@ -22,6 +21,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
+from balancewatch.warehouse import Warehouse, WarehouseError, database_errors, export, parse
 from monitors.console import alert_block, suite_lines
 from monitors.digest import Digest, SwingAlert
 from monitors.docs_site import SITE_DIR
@@ -55,16 +55,23 @@ class BadInput(Exception):
     """A problem with the arguments or the warehouse; exit 2, nothing written."""
 
 
-def _inspect_warehouse(warehouse: Path) -> tuple[str | None, str | None]:
+def _inspect_warehouse(warehouse: Warehouse) -> tuple[str | None, str | None]:
     """(as-of date, watermark) read without writing; raises BadInput on a missing file/table."""
-    if not warehouse.is_file():
+    try:
+        exists = warehouse.exists()
+    except WarehouseError as exc:
+        raise BadInput(str(exc)) from exc
+    if not exists:
         raise BadInput(
             f"warehouse not found: {warehouse} (run `balancewatch load` and "
             "`balancewatch build` first; SQLite would silently create an empty file)"
         )
-    conn = sqlite3.connect(f"file:{warehouse}?mode=ro", uri=True)
     try:
-        names = {r[0] for r in conn.execute("select name from sqlite_master")}
+        conn = warehouse.connect(read_only=True)
+    except (*database_errors(), WarehouseError) as exc:
+        raise BadInput(f"cannot read the warehouse {warehouse}: {exc}") from exc
+    try:
+        names = conn.table_names()
         missing = [t for t in REQUIRED_TABLES if t not in names]
         if missing:
             raise BadInput(
@@ -73,7 +80,7 @@ def _inspect_warehouse(warehouse: Path) -> tuple[str | None, str | None]:
             )
         as_of = conn.execute("select max(created_date) from stg_invoices").fetchone()[0]
         last = last_evaluated(conn) if "monitor_state" in names else None
-    except sqlite3.DatabaseError as exc:
+    except database_errors() as exc:
         raise BadInput(f"cannot read the warehouse {warehouse}: {exc}") from exc
     finally:
         conn.close()
@@ -92,7 +99,7 @@ def _check_since(since: str | None) -> None:
 
 
 def run_monitor(
-    warehouse: Path,
+    warehouse: str | os.PathLike[str] | Warehouse,
     *,
     since: str | None = None,
     first_run_days: int = DEFAULT_FIRST_RUN_DAYS,
@@ -108,7 +115,11 @@ def run_monitor(
     def say(line: str = "") -> None:
         print(line, file=out)
 
-    warehouse = Path(warehouse).resolve()
+    try:
+        warehouse = parse(warehouse)
+    except WarehouseError as exc:
+        say(f"monitor: {exc}")
+        return MonitorReport(BAD_INPUT, message=str(exc))
     try:
         _check_since(since)
         if first_run_days < 1 or (keep_runs is not None and keep_runs < 1):
@@ -133,7 +144,7 @@ def run_monitor(
     else:
         say(f"monitor: {warehouse}; stg_invoices is empty: no as-of date")
 
-    os.environ["BALANCEWATCH_WAREHOUSE"] = str(warehouse)
+    export(warehouse)  # GX's data source reads ${BALANCEWATCH_SQLALCHEMY_URL}
     t0 = time.perf_counter()
     from great_expectations.core.run_identifier import RunIdentifier
 
@@ -222,7 +233,7 @@ def _finish(ledger: MonitorRun, report: MonitorReport, top: int, say: Any) -> Mo
     return report
 
 
-def monitor(warehouse: Path, **options: Any) -> int:
+def monitor(warehouse: str | os.PathLike[str] | Warehouse, **options: Any) -> int:
     """Run the monitor on ``warehouse``; returns the exit status (0, 1 or 2).
 
     ``options`` are :func:`run_monitor`'s keyword arguments.

@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from balancewatch.warehouse import Warehouse
 from monitors.digest import CriticalFailure, Digest, SwingAlert
 from monitors.results import FailedExpectation, SuiteSummary, SwingFinding
 from monitors.state import Window
@@ -22,7 +23,7 @@ from monitors.state import Window
 class MonitorRun:
     """One run of the monitor: its inputs, and what its checkpoints and actions found and did."""
 
-    warehouse: Path
+    warehouse: Warehouse
     as_of: str | None
     window: Window | None
     docs_index: Path

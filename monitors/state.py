@@ -4,14 +4,19 @@
 after it up to the as-of date (so a missed run is caught up), or from ``--since`` when asked.
 ``balance_alerts`` holds one row per (organization, day, rule); recording is
 ``INSERT ... ON CONFLICT DO NOTHING``, so re-evaluating a day never duplicates an alert.
+
+The SQL here is portable (SQLite and PostgreSQL) and goes through the warehouse's
+:class:`~balancewatch.warehouse.Connection` (``?`` parameters on both engines). Column types are
+spelled so that both engines store 64-bit ids and 8-byte floats (``bigint``, ``double precision``:
+INTEGER and REAL affinity on SQLite).
 """
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
+from balancewatch.warehouse import Connection
 from monitors.digest import SwingAlert
 
 SWING_RULE = "balance_swing"
@@ -25,12 +30,12 @@ create table if not exists monitor_state (
 )"""
 ALERTS_DDL = """
 create table if not exists balance_alerts (
-    organization_id      integer not null,
+    organization_id      bigint  not null,
     balance_date         text    not null,
-    previous_balance_usd real    not null,
-    balance_usd          real    not null,
-    change_pct           real,
-    change_usd           real    not null,
+    previous_balance_usd double precision not null,
+    balance_usd          double precision not null,
+    change_pct           double precision,
+    change_usd           double precision not null,
     rule                 text    not null,
     severity             text    not null,
     first_seen_at        text    not null,
@@ -46,7 +51,7 @@ def utc_now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def ensure_tables(conn: sqlite3.Connection) -> None:
+def ensure_tables(conn: Connection) -> None:
     """Create ``monitor_state`` and ``balance_alerts`` when missing."""
     conn.execute(STATE_DDL)
     conn.execute(ALERTS_DDL)
@@ -66,7 +71,7 @@ class Window:
         return max(span, 0)
 
 
-def last_evaluated(conn: sqlite3.Connection, rule: str = SWING_RULE) -> str | None:
+def last_evaluated(conn: Connection, rule: str = SWING_RULE) -> str | None:
     row = conn.execute(
         "select last_evaluated_date from monitor_state where rule = ?", (rule,)
     ).fetchone()
@@ -87,13 +92,15 @@ def evaluation_window(
     return Window(first.isoformat(), as_of, f"new days after {last}")
 
 
-def advance_watermark(conn: sqlite3.Connection, as_of: str, rule: str = SWING_RULE) -> None:
+def advance_watermark(conn: Connection, as_of: str, rule: str = SWING_RULE) -> None:
     """Record ``as_of`` as the last evaluated day (never moves backwards)."""
     conn.execute(
         """
         insert into monitor_state (rule, last_evaluated_date, updated_at) values (?, ?, ?)
         on conflict (rule) do update set
-            last_evaluated_date = max(last_evaluated_date, excluded.last_evaluated_date),
+            last_evaluated_date = case
+                when excluded.last_evaluated_date > monitor_state.last_evaluated_date
+                then excluded.last_evaluated_date else monitor_state.last_evaluated_date end,
             updated_at = excluded.updated_at
         """,
         (rule, as_of, utc_now()),
@@ -101,12 +108,11 @@ def advance_watermark(conn: sqlite3.Connection, as_of: str, rule: str = SWING_RU
 
 
 def record_alerts(
-    conn: sqlite3.Connection, swings: list[SwingAlert], severity: str = "warning"
+    conn: Connection, swings: list[SwingAlert], severity: str = "warning"
 ) -> int:
     """Insert alerts not recorded before; returns how many are new."""
-    before = conn.total_changes
     seen_at = utc_now()
-    conn.executemany(
+    return conn.executemany(
         """
         insert into balance_alerts (organization_id, balance_date, previous_balance_usd,
             balance_usd, change_pct, change_usd, rule, severity, first_seen_at, delivery_status)
@@ -119,4 +125,3 @@ def record_alerts(
             for s in swings
         ],
     )
-    return conn.total_changes - before

@@ -16,7 +16,9 @@ from typing import Any
 
 import great_expectations.expectations as gxe
 
+from monitors.dialect_rows_expectation import UnexpectedRowsByDialectExpectation
 from monitors.reference_expectation import ExpectColumnValuesToReferenceOtherTable
+from monitors.sql_dates import days_between_sql
 from monitors.swing_expectation import ExpectDailyBalanceSwingsWithinThreshold
 
 CRITICAL, WARNING, INFO = "critical", "warning", "info"
@@ -49,18 +51,42 @@ FACT_COLUMNS = {
 ISO_DAY = r"^\d{4}-\d{2}-\d{2}$"
 ISO_TIMESTAMP = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$"
 CENT = 0.005
+DIALECTS = ("sqlite", "postgresql")  # the first one's query is the default (and shown in docs)
+# Per dialect: the function naming a value's type, and the names it gives each storage class.
+_TYPE_OF = {"sqlite": "typeof({v})", "postgresql": "pg_typeof({v})::text"}
+_TYPE_NAMES = {
+    "sqlite": {"integer": ("integer",), "real": ("real",), "text": ("text",)},
+    "postgresql": {
+        "integer": ("bigint", "integer", "smallint"),
+        "real": ("double precision", "real", "numeric"),
+        "text": ("text", "character varying"),
+    },
+}
 
 
-def _storage_types(columns: dict[str, str]) -> gxe.UnexpectedRowsExpectation:
-    checks = []
-    for name, kind in columns.items():
-        allowed = "('real', 'integer')" if kind == "real" else f"('{kind}')"
-        checks.append(f"({name} is not null and typeof({name}) not in {allowed})")
-    return gxe.UnexpectedRowsExpectation(
-        description="Every value has its column's type (SQLite typeof)",
-        unexpected_rows_query="select * from {batch} where " + "\n   or ".join(checks),
-        severity=CRITICAL,
+def _by_dialect(description: str, query: Any, severity: str) -> UnexpectedRowsByDialectExpectation:
+    """An unexpected-rows check whose SQL differs per dialect: ``query(dialect) -> str``."""
+    default, *others = DIALECTS
+    return UnexpectedRowsByDialectExpectation(
+        description=description,
+        unexpected_rows_query=query(default),
+        dialect_queries={d: query(d) for d in others},
+        severity=severity,
     )
+
+
+def _storage_types(columns: dict[str, str]) -> UnexpectedRowsByDialectExpectation:
+    def query(dialect: str) -> str:
+        names = _TYPE_NAMES[dialect]
+        checks = []
+        for name, kind in columns.items():  # a REAL column may hold integers
+            allowed = names[kind] + names["integer"] if kind == "real" else names[kind]
+            listed = ", ".join(f"'{n}'" for n in dict.fromkeys(allowed))
+            type_of = _TYPE_OF[dialect].format(v=name)
+            checks.append(f"({name} is not null and {type_of} not in ({listed}))")
+        return "select * from {batch} where " + "\n   or ".join(checks)
+
+    return _by_dialect("Every value has its column's type (SQLite typeof)", query, CRITICAL)
 
 
 def _not_before(day: str, what: str) -> gxe.UnexpectedRowsExpectation:
@@ -108,7 +134,9 @@ def stg_invoices_suite(statuses: tuple[str, ...]) -> list[Any]:
         _not_before(MIN_SANE_DATE, "invoice"),
         gxe.UnexpectedRowsExpectation(
             description="No invoice is created in the future (UTC)",
-            unexpected_rows_query="select * from {batch} where created_date > current_date",
+            unexpected_rows_query=(
+                "select * from {batch} where created_date > cast(current_date as text)"
+            ),
             severity=CRITICAL,
         ),
         gxe.UnexpectedRowsExpectation(
@@ -143,7 +171,9 @@ def stg_organizations_suite() -> list[Any]:
         _not_before(MIN_SANE_DATE, "organization"),
         gxe.UnexpectedRowsExpectation(
             description="No organization is created in the future (UTC)",
-            unexpected_rows_query="select * from {batch} where created_date > current_date",
+            unexpected_rows_query=(
+                "select * from {batch} where created_date > cast(current_date as text)"
+            ),
             severity=WARNING,
         ),
         gxe.ExpectColumnValuesToMatchRegex(column="first_payment_date", regex=ISO_DAY,
@@ -175,15 +205,15 @@ def fact_daily_balance_suite(threshold: float) -> list[Any]:
         gxe.ExpectColumnValuesToNotBeNull(column="balance_usd", severity=CRITICAL),
         gxe.ExpectColumnValuesToMatchRegex(column="balance_date", regex=ISO_DAY,
                                            severity=CRITICAL),
-        gxe.UnexpectedRowsExpectation(
-            description="No missing day: one row per organization per day from first to last",
-            unexpected_rows_query=(
+        _by_dialect(
+            "No missing day: one row per organization per day from first to last",
+            lambda dialect: (
                 "select organization_id, min(balance_date) as first_day, "
                 "max(balance_date) as last_day, count(*) as days from {batch} "
                 "group by organization_id having count(*) <> "
-                "julianday(max(balance_date)) - julianday(min(balance_date)) + 1"
+                + days_between_sql("min(balance_date)", "max(balance_date)", dialect) + " + 1"
             ),
-            severity=CRITICAL,
+            CRITICAL,
         ),
         gxe.UnexpectedRowsExpectation(
             description=(
@@ -192,7 +222,7 @@ def fact_daily_balance_suite(threshold: float) -> list[Any]:
             ),
             unexpected_rows_query=(
                 "select * from (select *, lag(balance_usd) over (partition by organization_id "
-                "order by balance_date) as lagged_balance_usd from {batch}) "
+                "order by balance_date) as lagged_balance_usd from {batch}) as lagged "
                 f"where abs(balance_usd - coalesce(previous_balance_usd, 0) - daily_change_usd) "
                 f"> {CENT} or (previous_balance_usd is null) <> (lagged_balance_usd is null) "
                 f"or abs(previous_balance_usd - lagged_balance_usd) > {CENT}"

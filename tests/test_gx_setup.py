@@ -54,7 +54,7 @@ def test_setup_twice_changes_nothing_the_second_time(tmp_path):
 
 def test_connection_string_is_a_variable_and_severities_are_deliberate():
     yml = (GX_DIR / "great_expectations.yml").read_text()
-    assert "connection_string: sqlite:///${BALANCEWATCH_WAREHOUSE}" in yml
+    assert "connection_string: ${BALANCEWATCH_SQLALCHEMY_URL}" in yml  # one context, both engines
     severities = {}
     for suite_file in (GX_DIR / "expectations").glob("*.json"):
         for exp in json.loads(suite_file.read_text())["expectations"]:
@@ -125,5 +125,6 @@ except SuiteIncomplete as exc:
 """
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                           cwd=REPO_ROOT, timeout=120)
-    assert "loaded 11" in done.stdout, done.stderr[-2000:]
+    # 12 expectations, 3 of custom classes (the swing check, 2 per-dialect queries): GX drops them
+    assert "loaded 9" in done.stdout, done.stderr[-2000:]
     assert "caught suite 'fact_daily_balance'" in done.stdout

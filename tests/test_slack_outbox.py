@@ -1,35 +1,31 @@
-"""``balance_alerts`` as an outbox: each alert reaches Slack exactly once, whatever the faults."""
+"""``balance_alerts`` as an outbox: each alert reaches Slack exactly once, whatever the faults.
+
+On both engines: the outbox is SQL through the warehouse's connection.
+"""
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from balancewatch.warehouse import Connection
 from monitors.alert_outbox import notify
 from monitors.digest import Digest
 from monitors.slack_delivery import SlackSettings
+from monitors.state import ALERTS_DDL
+from tests.conftest import fresh_warehouse
 from tests.slack_server import FakeSlack, refused_url
 
-ALERTS_DDL = """
-create table balance_alerts (
-    organization_id integer not null, balance_date text not null, rule text not null,
-    previous_balance_usd real, balance_usd real, change_pct real, change_usd real,
-    severity text, first_seen_at text, delivery_status text not null default 'pending',
-    sent_at text, message_ts text,
-    primary key (organization_id, balance_date, rule)
-)
-"""
 RUN = Digest(as_of="2024-04-30", first_day="2024-04-30", last_day="2024-04-30", days_evaluated=1)
 
 
 def add_alert(
-    conn: sqlite3.Connection, org: int, day: str, previous: float, balance: float
+    conn: Connection, org: int, day: str, previous: float, balance: float
 ) -> None:
     change = balance - previous
-    with conn:
+    with conn.transaction():
         conn.execute(
             "insert into balance_alerts (organization_id, balance_date, rule, previous_balance_usd,"
             " balance_usd, change_pct, change_usd, severity, first_seen_at) "
@@ -39,13 +35,15 @@ def add_alert(
 
 
 @pytest.fixture
-def conn(tmp_path: Path) -> Iterator[sqlite3.Connection]:
-    connection = sqlite3.connect(tmp_path / "w.db")
-    connection.execute(ALERTS_DDL)
-    add_alert(connection, 1, "2024-04-30", 1000.0, 100.0)
-    add_alert(connection, 2, "2024-04-30", 50.0, 500.0)
-    yield connection
-    connection.close()
+def conn(engine: str, tmp_path: Path) -> Iterator[Connection]:
+    with fresh_warehouse(engine, tmp_path) as warehouse:
+        warehouse.create()
+        connection = warehouse.connect()
+        connection.execute(ALERTS_DDL)
+        add_alert(connection, 1, "2024-04-30", 1000.0, 100.0)
+        add_alert(connection, 2, "2024-04-30", 50.0, 500.0)
+        yield connection
+        connection.close()
 
 
 @pytest.fixture
@@ -67,7 +65,7 @@ def settings_for(slack: FakeSlack, **overrides: object) -> SlackSettings:
     return SlackSettings(**values)
 
 
-def statuses(conn: sqlite3.Connection) -> list[tuple]:
+def statuses(conn: Connection) -> list[tuple]:
     return conn.execute(
         "select organization_id, delivery_status, message_ts from balance_alerts order by 1"
     ).fetchall()
@@ -78,7 +76,7 @@ def no_sleep(seconds: float) -> None:
 
 
 def test_pending_alerts_go_out_in_one_digest_and_are_marked_sent(
-    conn: sqlite3.Connection, slack: FakeSlack
+    conn: Connection, slack: FakeSlack
 ) -> None:
     result = notify(conn, RUN, settings_for(slack))
     assert (result.sent_alerts, result.pending_alerts, result.problem) == (2, 0, None)
@@ -87,14 +85,14 @@ def test_pending_alerts_go_out_in_one_digest_and_are_marked_sent(
     assert statuses(conn) == [(1, "sent", "1700000001.000100"), (2, "sent", "1700000001.000100")]
 
 
-def test_second_run_sends_nothing(conn: sqlite3.Connection, slack: FakeSlack) -> None:
+def test_second_run_sends_nothing(conn: Connection, slack: FakeSlack) -> None:
     notify(conn, RUN, settings_for(slack))
     again = notify(conn, RUN, settings_for(slack))
     assert again.line() == "slack (web api): nothing new to send"
     assert len(slack.posted) == 1 and len(slack.requests) == 1
 
 
-def test_only_new_alerts_go_in_the_next_digest(conn: sqlite3.Connection, slack: FakeSlack) -> None:
+def test_only_new_alerts_go_in_the_next_digest(conn: Connection, slack: FakeSlack) -> None:
     notify(conn, RUN, settings_for(slack))
     add_alert(conn, 3, "2024-05-01", 10.0, 100.0)
     result = notify(conn, RUN, settings_for(slack))
@@ -117,7 +115,7 @@ FAULTS = {
 
 @pytest.mark.parametrize("fault", FAULTS, ids=list(FAULTS))
 def test_fault_matrix_every_alert_delivered_exactly_once(
-    fault: str, conn: sqlite3.Connection, slack: FakeSlack
+    fault: str, conn: Connection, slack: FakeSlack
 ) -> None:
     answers, delivered_now = FAULTS[fault]
     for kind, options in answers:
@@ -136,7 +134,7 @@ def test_fault_matrix_every_alert_delivered_exactly_once(
 
 
 def test_refused_connection_keeps_alerts_pending_with_one_clear_line(
-    conn: sqlite3.Connection,
+    conn: Connection,
 ) -> None:
     settings = SlackSettings(
         bot_token="xoxb-x",
@@ -154,14 +152,14 @@ def test_refused_connection_keeps_alerts_pending_with_one_clear_line(
 
 
 def test_without_slack_settings_alerts_stay_recorded_for_the_console(
-    conn: sqlite3.Connection,
+    conn: Connection,
 ) -> None:
     result = notify(conn, RUN, SlackSettings())
     assert result.line() == "slack: not configured; 2 alert(s) recorded in balance_alerts"
     assert {row[1] for row in statuses(conn)} == {"pending"}
 
 
-def test_webhook_delivery_marks_alerts_sent(conn: sqlite3.Connection, slack: FakeSlack) -> None:
+def test_webhook_delivery_marks_alerts_sent(conn: Connection, slack: FakeSlack) -> None:
     result = notify(conn, RUN, SlackSettings(webhook_url=slack.webhook_url))
     assert result.sent_alerts == 2
     assert statuses(conn) == [(1, "sent", "webhook"), (2, "sent", "webhook")]

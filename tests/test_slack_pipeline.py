@@ -1,14 +1,14 @@
 """The whole monitor on the shipped sample, sending to a Slack-compatible server over HTTP.
 
 One digest per run for the planted swings, nothing on a re-run, the exit status untouched by
-Slack faults, and the bot token found nowhere on disk or in the output.
+Slack faults, and the bot token found nowhere on disk or in the output. On both engines (SQLite,
+PostgreSQL): the sample is loaded and built once per engine, and each test works on a copy.
 """
 
 from __future__ import annotations
 
 import io
 import shutil
-import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,10 +16,12 @@ import pytest
 
 from balancewatch.build import build
 from balancewatch.settings import SAMPLE_DIR
+from balancewatch.warehouse import Warehouse
 from loaders import load_delivery
 from monitors.gx_context import REPO_ROOT
 from monitors.gx_setup import _committed_files
 from monitors.run import run_monitor
+from tests.conftest import copied_warehouse, fresh_warehouse
 from tests.slack_server import FakeSlack
 
 LARGEST_PLANTED = (
@@ -28,20 +30,21 @@ LARGEST_PLANTED = (
 
 
 @pytest.fixture(scope="module")
-def built_sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The shipped sample loaded and built once for this module."""
-    root = tmp_path_factory.mktemp("sample")
-    warehouse = root / "sample.db"
-    load_delivery(SAMPLE_DIR, warehouse)
-    assert build(warehouse, target_path=root / "dbt-target") == 0
-    return warehouse
+def built_sample(
+    module_engine: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Warehouse]:
+    """The shipped sample loaded and built once per engine for this module."""
+    root = tmp_path_factory.mktemp(f"sample-{module_engine}")
+    with fresh_warehouse(module_engine, root) as warehouse:
+        load_delivery(SAMPLE_DIR, warehouse)
+        assert build(warehouse, target_path=root / "dbt-target") == 0
+        yield warehouse
 
 
 @pytest.fixture
-def warehouse(built_sample: Path, tmp_path: Path) -> Path:
-    copy = tmp_path / "warehouse.db"
-    shutil.copyfile(built_sample, copy)
-    return copy
+def warehouse(built_sample: Warehouse, tmp_path: Path) -> Iterator[Warehouse]:
+    with copied_warehouse(built_sample, tmp_path) as copy:
+        yield copy
 
 
 @pytest.fixture
@@ -65,22 +68,25 @@ def slack(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeSlack]:
         yield server
 
 
-def monitor(warehouse: Path, project: Path) -> tuple[int, str]:
+def monitor(warehouse: Warehouse, project: Path) -> tuple[int, str]:
     out = io.StringIO()
     report = run_monitor(warehouse, project_root=project, out=out)
     return report.exit_code, out.getvalue()
 
 
-def delivery_states(warehouse: Path) -> dict[str, int]:
-    with sqlite3.connect(warehouse) as conn:
+def delivery_states(warehouse: Warehouse) -> dict[str, int]:
+    conn = warehouse.connect()
+    try:
         rows = conn.execute(
             "select delivery_status, count(*) from balance_alerts group by 1"
         ).fetchall()
+    finally:
+        conn.close()
     return dict(rows)
 
 
 def test_one_digest_for_the_planted_swings_then_nothing(
-    warehouse: Path, project: Path, slack: FakeSlack
+    warehouse: Warehouse, project: Path, slack: FakeSlack
 ) -> None:
     status, out = monitor(warehouse, project)
     assert status == 0
@@ -114,7 +120,7 @@ def test_one_digest_for_the_planted_swings_then_nothing(
     ],
 )
 def test_slack_fault_keeps_exit_status_and_next_run_delivers(
-    warehouse: Path, project: Path, slack: FakeSlack, kind: str, options: dict, line: str
+    warehouse: Warehouse, project: Path, slack: FakeSlack, kind: str, options: dict, line: str
 ) -> None:
     slack.fail_next(kind, **options)
     status, out = monitor(warehouse, project)
@@ -130,7 +136,7 @@ def test_slack_fault_keeps_exit_status_and_next_run_delivers(
 
 
 def test_bot_token_is_nowhere_on_disk_or_in_output(
-    warehouse: Path,
+    warehouse: Warehouse,
     project: Path,
     slack: FakeSlack,
     monkeypatch: pytest.MonkeyPatch,

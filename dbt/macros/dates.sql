@@ -1,7 +1,7 @@
 {#
   Date arithmetic. Dates travel as ISO text 'YYYY-MM-DD' (SQLite has no date type; cast(... as
   date) yields an integer there). What a database needs of its own sits behind adapter.dispatch:
-  sqlite__ for the warehouse we run on, default__ written for PostgreSQL.
+  sqlite__ for SQLite, default__ for PostgreSQL (and other engines with standard SQL dates).
 #}
 
 {# The ISO date `n` days after (or before, n < 0) the ISO date expression `date_text`. #}

@@ -17,3 +17,26 @@
         {{ relation.identifier }}__{{ columns | join('__') }}
         on {{ relation }} ({{ columns | join(', ') }})
 {%- endmacro %}
+
+{#
+  PostgreSQL names indexes per schema, and a table model is rebuilt beside its old copy (renamed
+  to a backup, dropped after the post-hooks): an index of the same name on the backup would make
+  `if not exists` skip the new table. Drop such a stale index first.
+#}
+{% macro postgres__create_index(relation, columns, unique) -%}
+    {%- set index_name = relation.identifier ~ '__' ~ (columns | join('__')) -%}
+    {%- set qualified = relation.schema ~ '.' ~ index_name -%}
+    do $$
+    begin
+        if exists (
+            select 1 from pg_index
+            where indexrelid = to_regclass('{{ qualified }}')
+                and indrelid <> to_regclass('{{ relation }}')
+        ) then
+            drop index {{ qualified }};
+        end if;
+    end
+    $$;
+    create {% if unique %}unique {% endif %}index if not exists {{ index_name }}
+        on {{ relation }} ({{ columns | join(', ') }})
+{%- endmacro %}

@@ -1,0 +1,99 @@
+"""Each engine's fast path for writing typed rows into a raw table, behind one function.
+
+Both paths give the same result: an empty table gets a plain insert; otherwise rows are upserted
+by key, a row of an earlier load is replaced, and a second row with the same key in the *same* load
+changes nothing (so fewer rows are written than read, which is how the loader notices keys repeated
+across the files of one delivery). A key repeated where the engine refuses it raises
+:class:`DuplicateKey`; the loader then finds and reports the repeats itself.
+
+* SQLite: ``executemany`` of the spec's insert/upsert (the driver's fastest path).
+* PostgreSQL: ``COPY`` into a temporary staging table, then one ``insert ... select`` from it
+  (``on conflict (key) do update ... where target._load_id is distinct from excluded._load_id``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from balancewatch.warehouse import POSTGRES, SQLITE, Connection
+from loaders.schema import TABLES, TableSpec, load_log_sql
+
+
+class DuplicateKey(Exception):
+    """The engine refused a key given twice in what was written."""
+
+
+def start(conn: Connection) -> None:
+    """Begin the delivery's transaction and create the raw tables and ``load_log`` if missing."""
+    if conn.kind == SQLITE:
+        conn.execute("pragma cache_size = -262144")
+        conn.execute("pragma temp_store = memory")
+    conn.begin()
+    if conn.kind == POSTGRES:  # one load at a time, as SQLite's "begin immediate" ensures
+        conn.execute("select pg_advisory_xact_lock(hashtext('balancewatch.load'))")
+    for spec in TABLES:
+        conn.execute(spec.create_sql(conn.kind))
+    conn.execute(load_log_sql(conn.kind))
+
+
+def write_rows(
+    conn: Connection, spec: TableSpec, rows: Iterable[tuple[object, ...]], *, into_empty: bool
+) -> int:
+    """Write ``rows`` (spec column order + load id) into the spec's table; rows written."""
+    if conn.kind == SQLITE:
+        return _sqlite_write(conn, spec, rows, into_empty)
+    return _postgres_write(conn, spec, rows, into_empty)
+
+
+def _sqlite_write(
+    conn: Connection, spec: TableSpec, rows: Iterable[tuple[object, ...]], into_empty: bool
+) -> int:
+    import sqlite3
+
+    raw = conn.raw
+    before = raw.total_changes
+    sql = spec.insert_sql() if into_empty else spec.upsert_sql()
+    try:
+        raw.executemany(sql, rows)
+    except sqlite3.IntegrityError as exc:
+        raise DuplicateKey(str(exc)) from exc
+    return raw.total_changes - before
+
+
+def _column_names(spec: TableSpec) -> list[str]:
+    return [c.name for c in spec.columns] + ["_load_id"]
+
+
+def insert_from_sql(spec: TableSpec, source: str, *, upsert: bool) -> str:
+    """PostgreSQL: insert (or upsert) every row of ``source`` into the spec's table."""
+    names = _column_names(spec)
+    columns = ", ".join(names)
+    sql = f"insert into {spec.name} ({columns}) select {columns} from {source}"
+    if not upsert:
+        return sql
+    updates = ", ".join(f"{n} = excluded.{n}" for n in names[1:])
+    return (
+        f"{sql} on conflict ({spec.primary_key.name}) do update set {updates} "
+        f"where {spec.name}._load_id is distinct from excluded._load_id"
+    )
+
+
+def _postgres_write(
+    conn: Connection, spec: TableSpec, rows: Iterable[tuple[object, ...]], into_empty: bool
+) -> int:
+    import psycopg
+
+    stage = f"_stage_{spec.name}"
+    columns = ", ".join(_column_names(spec))
+    conn.execute(f"create temporary table if not exists {stage} (like {spec.name}) "
+                 "on commit drop")
+    conn.execute(f"truncate {stage}")
+    with conn.raw.cursor() as cursor:
+        with cursor.copy(f"copy {stage} ({columns}) from stdin") as copy:
+            for row in rows:
+                copy.write_row(row)
+        try:
+            cursor.execute(insert_from_sql(spec, stage, upsert=not into_empty))
+        except (psycopg.errors.UniqueViolation, psycopg.errors.CardinalityViolation) as exc:
+            raise DuplicateKey(str(exc)) from exc
+        return max(cursor.rowcount, 0)
