@@ -10,7 +10,7 @@ BENCH_OUT ?= bench/out
 BW := $(VENV)/bin/balancewatch
 STAMP := $(VENV)/.installed
 
-.PHONY: pipeline test load build monitor lint clean venv system-packages slack-demo bench
+.PHONY: pipeline test load build monitor lint clean venv system-packages postgres slack-demo bench
 
 # The virtualenv is (re)built on first use and whenever pyproject.toml changes.
 $(STAMP): pyproject.toml
@@ -37,7 +37,11 @@ monitor: $(STAMP)
 system-packages:
 	@bash scripts/ensure-system-packages.sh
 
-test: $(STAMP) system-packages
+# The end-to-end tests run on SQLite and on PostgreSQL (BALANCEWATCH_TEST_ENGINES=sqlite: SQLite only).
+postgres:
+	@bash scripts/ensure-postgres.sh
+
+test: $(STAMP) system-packages postgres
 	$(VENV)/bin/pytest
 
 # Benchmark: generate a preset's data, run every stage, compare with the sqlite3 floor.

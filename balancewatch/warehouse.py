@@ -105,7 +105,7 @@ class Warehouse:
             return found.fetchone() is not None
 
     def create(self, *, template: Warehouse | None = None) -> bool:
-        """Create the file's folder / the database and schema ``main``; True if it was new.
+        """Create the file's folder / a missing database with schema ``main``; True if new.
 
         ``template`` (PostgreSQL): a database to copy (no one may be connected to it).
         """
@@ -113,22 +113,21 @@ class Warehouse:
             assert self.path is not None
             self.path.parent.mkdir(parents=True, exist_ok=True)
             return not self.path.exists()
-        created = False
-        if not self.exists():
-            from psycopg import sql
+        if self.exists():
+            return False
+        from psycopg import sql
 
-            statement = sql.SQL("create database {}").format(sql.Identifier(self.dbname))
-            if template is not None:
-                statement += sql.SQL(" template {}").format(sql.Identifier(template.dbname))
-            with _server(self) as conn:
-                conn.execute(statement)
-            created = True
+        statement = sql.SQL("create database {}").format(sql.Identifier(self.dbname))
+        if template is not None:
+            statement += sql.SQL(" template {}").format(sql.Identifier(template.dbname))
+        with _server(self) as conn:
+            conn.execute(statement)
         conn = self.connect()
         try:
             conn.execute(f"create schema if not exists {SCHEMA}")
         finally:
             conn.close()
-        return created
+        return True
 
     def drop(self) -> None:
         """Remove the file (and its journal) / drop the database: undo :meth:`create`."""

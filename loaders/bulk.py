@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from balancewatch.warehouse import POSTGRES, SQLITE, Connection
+from balancewatch.warehouse import POSTGRES, SCHEMA, SQLITE, Connection
 from loaders.schema import TABLES, TableSpec, load_log_sql
 
 
@@ -31,6 +31,7 @@ def start(conn: Connection) -> None:
     conn.begin()
     if conn.kind == POSTGRES:  # one load at a time, as SQLite's "begin immediate" ensures
         conn.execute("select pg_advisory_xact_lock(hashtext('balancewatch.load'))")
+        conn.execute(f"create schema if not exists {SCHEMA}")  # rolled back with the rest
     for spec in TABLES:
         conn.execute(spec.create_sql(conn.kind))
     conn.execute(load_log_sql(conn.kind))

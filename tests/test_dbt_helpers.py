@@ -8,13 +8,13 @@ SQLite file.
 from __future__ import annotations
 
 import os
-import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from balancewatch.build import build, docs_generate
 from balancewatch.settings import WAREHOUSE_ENV
+from balancewatch.warehouse import Warehouse, parse
 from loaders import load_delivery
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -59,21 +59,21 @@ def run_docs_generate(warehouse: Path, target_path: Path) -> int:
         return docs_generate(warehouse, target_path=target_path)
 
 
-def query(warehouse: Path, sql: str, params: tuple = ()) -> list[tuple]:
-    """All rows of a query."""
-    conn = sqlite3.connect(warehouse)
+def query(warehouse: Path | Warehouse, sql: str, params: tuple = ()) -> list[tuple]:
+    """All rows of a query (a SQLite path, or a warehouse on either engine)."""
+    conn = parse(warehouse).connect()
     try:
-        return conn.execute(sql, params).fetchall()
+        return [tuple(row) for row in conn.execute(sql, params).fetchall()]
     finally:
         conn.close()
 
 
-def table(warehouse: Path, name: str) -> list[tuple]:
+def table(warehouse: Path | Warehouse, name: str) -> list[tuple]:
     """Every row of a model, in a stable order (all columns, sorted)."""
     return sorted(query(warehouse, f"select * from {name}"), key=repr)  # names are constants
 
 
-def daily_balance(warehouse: Path) -> dict[tuple[int, str], tuple]:
+def daily_balance(warehouse: Path | Warehouse) -> dict[tuple[int, str], tuple]:
     """fact_daily_balance as {(organization_id, balance_date): (change, balance, previous)}."""
     rows = query(
         warehouse,

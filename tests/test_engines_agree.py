@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import shutil
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -19,7 +20,9 @@ from loaders import load_delivery
 from monitors.gx_context import REPO_ROOT
 from monitors.gx_setup import _committed_files
 from monitors.run import run_monitor
-from tests.conftest import ENGINES, fresh_warehouse
+from tests.conftest import ENGINES, copied_warehouse, fresh_warehouse
+from tests.test_dbt_helpers import DELIVERY_1, DELIVERY_2, MODELS, daily_balance, table
+from tests.test_dbt_models import EXPECTED_AFTER_DELIVERY_2, assert_balances
 
 pytestmark = pytest.mark.skipif(
     POSTGRES not in ENGINES, reason="BALANCEWATCH_TEST_ENGINES excludes postgres"
@@ -98,3 +101,18 @@ def test_the_same_watermark(sample_on_both: dict[str, Warehouse]) -> None:
     sql = "select rule, last_evaluated_date from monitor_state"
     assert fetch(sample_on_both[SQLITE], sql) == fetch(sample_on_both[POSTGRES], sql)
 
+
+
+def test_incremental_build_on_postgresql_equals_full_refresh_and_the_expected_balances(
+    tmp_path: Path,
+) -> None:
+    """The dbt tests' two deliveries (tests/test_dbt_models.py), on PostgreSQL."""
+    with fresh_warehouse(POSTGRES, tmp_path) as pg:
+        for delivery in (DELIVERY_1, DELIVERY_2):
+            load_delivery(delivery, pg, show_progress=False)
+            assert build(pg, target_path=tmp_path / "dbt") == 0
+        assert_balances(daily_balance(pg), EXPECTED_AFTER_DELIVERY_2)
+        with copied_warehouse(pg, tmp_path / "copy") as refreshed:
+            assert build(refreshed, full_refresh=True, target_path=tmp_path / "dbt") == 0
+            for model in MODELS:
+                assert table(pg, model) == table(refreshed, model), model
