@@ -116,3 +116,26 @@ def test_incremental_build_on_postgresql_equals_full_refresh_and_the_expected_ba
             assert build(refreshed, full_refresh=True, target_path=tmp_path / "dbt") == 0
             for model in MODELS:
                 assert table(pg, model) == table(refreshed, model), model
+
+
+def test_a_password_in_the_url_is_never_printed_or_written(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    """The trust-auth test server ignores the password; what matters is where it could leak."""
+    secret = "pw-LEAKCHECK-31c9"
+    project = tmp_path / "project"
+    for rel, path in _committed_files(REPO_ROOT / "gx").items():
+        (project / "gx" / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, project / "gx" / rel)
+    with fresh_warehouse(POSTGRES, tmp_path) as pg:
+        url = pg.location().replace("postgres@", f"postgres:{secret}@")
+        from balancewatch.cli import main
+
+        assert main(["load", str(SAMPLE_DIR), "--warehouse", url]) == 0
+        assert build(url, target_path=tmp_path / "dbt") == 0
+        out = io.StringIO()
+        assert run_monitor(url, project_root=project, out=out).exit_code == 0
+    captured = capsys.readouterr()
+    assert secret not in out.getvalue() + captured.out + captured.err + caplog.text
+    leaks = [p for p in tmp_path.rglob("*") if p.is_file() and secret.encode() in p.read_bytes()]
+    assert leaks == []
