@@ -70,17 +70,19 @@ class Warehouse:
         """The setting itself (with its password), as ``$BALANCEWATCH_WAREHOUSE`` holds it."""
         if self.kind == SQLITE:
             return str(self.path)
-        return self.sqlalchemy_url().split("?", 1)[0].replace("+psycopg", "")
+        return self._url("postgresql")
 
     def sqlalchemy_url(self) -> str:
         """The SQLAlchemy URL (psycopg 3 driver; ``search_path`` = main on PostgreSQL)."""
         if self.kind == SQLITE:
             return f"sqlite:///{self.path}"
+        return self._url("postgresql+psycopg", options=f"-csearch_path={SCHEMA}")
+
+    def _url(self, scheme: str, **query: str) -> str:
         from sqlalchemy.engine import URL
 
         url = URL.create(
-            "postgresql+psycopg", self.user, self.password, self.host, self.port, self.dbname,
-            query={"options": f"-csearch_path={SCHEMA}"},
+            scheme, self.user, self.password, self.host, self.port, self.dbname, query=query
         )
         return url.render_as_string(hide_password=False)
 
