@@ -105,36 +105,6 @@ def test_second_load_of_same_files_changes_nothing_and_says_so(
     assert warehouse.read_bytes() == before
 
 
-def test_later_delivery_replaces_rows_by_key(tmp_path: Path, warehouse: Path) -> None:
-    write_delivery(
-        tmp_path / "d1",
-        [organization()],
-        [invoice(INVOICE_ID="1", STATUS="open"), invoice(INVOICE_ID="2")],
-    )
-    write_delivery(
-        tmp_path / "d2", [], [invoice(INVOICE_ID="1", STATUS="paid"), invoice(INVOICE_ID="3")]
-    )
-    load_delivery(tmp_path / "d1", warehouse)
-    report = load_delivery(tmp_path / "d2", warehouse)
-    summary = report.tables["invoices"]
-    assert (summary.rows_read, summary.rows_inserted, summary.rows_updated) == (2, 1, 1)
-    assert rows(warehouse, "select invoice_id, status, _load_id from invoices order by 1") == [
-        (1, "paid", 2),
-        (2, "paid", 1),
-        (3, "paid", 2),
-    ]
-    assert rows(
-        warehouse,
-        "select load_id, file_name, table_name, rows_read, rows_inserted, "
-        "rows_updated from load_log order by file_id",
-    ) == [
-        (1, "organizations.csv", "organizations", 1, 1, 0),
-        (1, "invoices.csv", "invoices", 2, 2, 0),
-        (2, "organizations.csv", "organizations", 0, 0, 0),
-        (2, "invoices.csv", "invoices", 2, 1, 1),
-    ]
-
-
 def test_file_with_already_loaded_content_is_skipped_under_any_name(
     tmp_path: Path, warehouse: Path
 ) -> None:
