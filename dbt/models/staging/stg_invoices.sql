@@ -1,6 +1,14 @@
 -- One row per invoice, 1:1 with the raw `invoices` table: renamed, typed and cleaned only.
--- Columns the loader already typed pass through uncast: a cast on a key would hide the raw
--- table's index from every join through this view. Computed columns are cast explicitly.
+-- Materialized as an incremental table: a build reads only the raw rows (re)written by loads
+-- newer than the last build (`_load_id`), and replaces them by key. Columns the loader already
+-- typed pass through uncast; computed columns are cast explicitly.
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key='invoice_id',
+    post_hook=["{{ create_index(this, ['invoice_id'], unique=true) }}"],
+) }}
+
 with
 
 source as (
@@ -40,6 +48,9 @@ renamed as (
 
         _load_id
     from source
+    {% if is_incremental() %}
+    where _load_id > (select coalesce(max(_load_id), 0) from {{ this }})
+    {% endif %}
 )
 
 select * from renamed

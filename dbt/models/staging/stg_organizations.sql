@@ -1,6 +1,15 @@
 -- One row per organization in the export, 1:1 with the raw `organizations` table: renamed, typed
--- and cleaned only. Columns the loader already typed pass through uncast (a cast on the key would
--- hide the raw table's index from joins through this view); computed columns are cast.
+-- and cleaned only.
+-- Materialized as an incremental table: a build reads only the raw rows (re)written by loads
+-- newer than the last build (`_load_id`), and replaces them by key. Columns the loader already
+-- typed pass through uncast; computed columns are cast explicitly.
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key='organization_id',
+    post_hook=["{{ create_index(this, ['organization_id'], unique=true) }}"],
+) }}
+
 with
 
 source as (
@@ -22,6 +31,9 @@ renamed as (
         count_total_contracts_active as active_contract_count,
         _load_id
     from source
+    {% if is_incremental() %}
+    where _load_id > (select coalesce(max(_load_id), 0) from {{ this }})
+    {% endif %}
 )
 
 select * from renamed
