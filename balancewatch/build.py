@@ -50,6 +50,8 @@ def run_dbt(
             "--target", DBT_TARGETS[target.kind]]
     if target_path is not None:
         argv += ["--target-path", str(target_path), "--log-path", str(target_path / "logs")]
+    if not sys.stdout.isatty():  # logs and pipes get plain text, not ANSI colour codes
+        argv.append("--no-use-colors")
     result = dbtRunner().invoke(argv)
     command = " ".join(args[:2]) if args[:1] == ["docs"] else args[0]
     if result.exception is not None:
