@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import sys
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -147,7 +146,7 @@ def load_delivery(
     directory: Path,
     warehouse: str | os.PathLike[str] | Warehouse,
     *,
-    show_progress: bool | None = None,
+    show_progress: bool = True,
 ) -> LoadReport:
     """Load every new export file of ``directory`` into ``warehouse`` atomically.
 
@@ -155,10 +154,8 @@ def load_delivery(
     Files already loaded (same SHA-256) are skipped. Any problem rejects the whole delivery with
     :class:`DeliveryRejected` and leaves the warehouse as it was: the transaction is rolled back
     (a SQLite file stays byte-for-byte identical), and a warehouse that did not exist (file or
-    database) is not left behind.
+    database) is not left behind. Files of 50 MB or more report progress on stderr.
     """
-    if show_progress is None:
-        show_progress = sys.stderr.isatty()
     files = discover(directory)
     target = parse(warehouse)
     created = target.create()
