@@ -2,8 +2,9 @@
 
 ``monitor(warehouse)`` runs checkpoint ``staging`` (stg_invoices, stg_organizations) and checkpoint
 ``balance`` (fact_daily_balance, including the swing expectation on the days after the watermark),
-records new swings in ``balance_alerts``, advances the watermark, prints the alert block and one
-line per suite, and returns the exit status of CONTRACT.md §3:
+whose actions record new swings in ``balance_alerts``, advance the watermark and send the Slack
+digest; it prints one line per suite and the alert block, and returns the exit status of
+CONTRACT.md §3:
 
 * 0 -- ran; warnings and alerts allowed;
 * 1 -- a critical expectation failed: alerts are not recorded and the watermark does not move

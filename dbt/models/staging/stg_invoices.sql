@@ -48,9 +48,7 @@ renamed as (
 
         _load_id
     from source
-    {% if is_incremental() %}
-    where _load_id > (select coalesce(max(_load_id), 0) from {{ this }})
-    {% endif %}
+    {{ rows_from_new_loads() }}
 )
 
 select * from renamed

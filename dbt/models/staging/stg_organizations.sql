@@ -31,9 +31,7 @@ renamed as (
         count_total_contracts_active as active_contract_count,
         _load_id
     from source
-    {% if is_incremental() %}
-    where _load_id > (select coalesce(max(_load_id), 0) from {{ this }})
-    {% endif %}
+    {{ rows_from_new_loads() }}
 )
 
 select * from renamed
