@@ -40,7 +40,7 @@ class Recorded:
 
 @dataclass
 class SlackState:
-    token: str = "xoxb-test-token"
+    token: str = "local-demo-token"  # deliberately not shaped like a real Slack token
     channels: set[str] = field(default_factory=lambda: {"#balance-alerts", "C0BALANCE"})
     webhook_path: str = "/services/T000/B000/XXXX"
     faults: list[Fault] = field(default_factory=list)

@@ -44,7 +44,7 @@ def test_posts_once_and_returns_message_ts(slack: FakeSlack) -> None:
     assert slack.posted == [
         {"channel": "#balance-alerts", "text": MESSAGE.text, "blocks": MESSAGE.blocks}
     ]
-    assert slack.requests[0].headers["Authorization"] == "Bearer xoxb-test-token"
+    assert slack.requests[0].headers["Authorization"] == "Bearer local-demo-token"
 
 
 def test_rate_limit_waits_retry_after_then_delivers(slack: FakeSlack) -> None:
