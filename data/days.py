@@ -43,14 +43,6 @@ class Calendar:
     fx_values: list[list[float]]
     fx_strings: list[list[str]]
 
-    def day_of(self, date: dt.date) -> int:
-        """Day index of a calendar date."""
-        return (date - self.start).days
-
-    def date_of(self, day: int) -> dt.date:
-        """Calendar date of a day index."""
-        return self.start + dt.timedelta(days=day)
-
     def month_of(self, day: int) -> int:
         """Index into month_starts of the month containing `day` (day >= 0)."""
         lo, hi = 0, len(self.month_starts) - 1

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
 
 from balancewatch.warehouse import Connection
 from monitors.digest import Digest, SwingAlert
 from monitors.slack_blocks import render_slack
 from monitors.slack_delivery import SlackSettings, Sleep, send_message
+from monitors.state import utc_now
 
 PENDING = "pending"
 SENT = "sent"
@@ -37,7 +37,7 @@ def pending_swings(conn: Connection) -> list[SwingAlert]:
 
 def mark_sent(conn: Connection, alerts: list[SwingAlert], message_ts: str) -> int:
     """Mark the alerts of a delivered digest as sent; returns how many changed."""
-    sent_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    sent_at = utc_now()
     with conn.transaction():
         return conn.executemany(
             """

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,6 @@ class Digest:
     swings: tuple[SwingAlert, ...] = ()
     critical: tuple[CriticalFailure, ...] = ()
     docs_url: str | None = None
-    extra: dict[str, str] = field(default_factory=dict)
 
     @property
     def has_news(self) -> bool:

@@ -18,6 +18,7 @@ from great_expectations.data_context.types.base import ProgressBarsConfig
 from great_expectations.expectations.registry import get_expectation_impl
 
 import monitors.actions  # noqa: F401  (registers the checkpoint action type)
+from balancewatch.settings import REPO_ROOT
 from monitors.dialect_rows_expectation import UnexpectedRowsByDialectExpectation
 from monitors.reference_expectation import ExpectColumnValuesToReferenceOtherTable
 from monitors.suites import expectation_signature
@@ -28,7 +29,6 @@ CUSTOM_EXPECTATIONS = (
     ExpectColumnValuesToReferenceOtherTable,
     UnexpectedRowsByDialectExpectation,
 )
-REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 class SuiteIncomplete(RuntimeError):

@@ -22,6 +22,8 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
+from balancewatch.exit_codes import BAD_INPUT, CRITICAL_FAILURE, OK
+from balancewatch.settings import REPO_ROOT
 from balancewatch.warehouse import Warehouse, WarehouseError, database_errors, export, parse
 from monitors.console import alert_block, suite_lines
 from monitors.digest import Digest, SwingAlert
@@ -30,11 +32,9 @@ from monitors.results import SuiteSummary, summarize_suite
 from monitors.run_ledger import MonitorRun, active_run
 from monitors.state import DEFAULT_FIRST_RUN_DAYS, Window, evaluation_window, last_evaluated
 
-OK, CRITICAL_FAILURE, BAD_INPUT = 0, 1, 2
 REQUIRED_TABLES = ("stg_invoices", "stg_organizations", "fact_daily_balance")
 CHECKPOINTS = ("staging", "balance")
 NOTHING_TO_EVALUATE = "9999-12-31"
-REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 @dataclass

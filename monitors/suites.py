@@ -99,6 +99,16 @@ def _not_before(day: str, what: str) -> gxe.UnexpectedRowsExpectation:
     )
 
 
+def _not_in_future(what: str, severity: Any) -> gxe.UnexpectedRowsExpectation:
+    return gxe.UnexpectedRowsExpectation(
+        description=f"No {what} is created in the future (UTC)",
+        unexpected_rows_query=(
+            "select * from {batch} where created_date > cast(current_date as text)"
+        ),
+        severity=severity,
+    )
+
+
 def _columns(columns: dict[str, str], *, exact: bool = True) -> gxe.ExpectTableColumnsToMatchSet:
     return gxe.ExpectTableColumnsToMatchSet(
         column_set=list(columns), exact_match=exact, severity=CRITICAL
@@ -132,13 +142,7 @@ def stg_invoices_suite(statuses: tuple[str, ...]) -> list[Any]:
         gxe.ExpectColumnValuesToMatchRegex(column="created_at", regex=ISO_TIMESTAMP,
                                            severity=CRITICAL),
         _not_before(MIN_SANE_DATE, "invoice"),
-        gxe.UnexpectedRowsExpectation(
-            description="No invoice is created in the future (UTC)",
-            unexpected_rows_query=(
-                "select * from {batch} where created_date > cast(current_date as text)"
-            ),
-            severity=CRITICAL,
-        ),
+        _not_in_future("invoice", CRITICAL),
         gxe.UnexpectedRowsExpectation(
             description="Paid invoices carry payment currency, method and amount",
             unexpected_rows_query=(
@@ -169,13 +173,7 @@ def stg_organizations_suite() -> list[Any]:
         gxe.ExpectColumnValuesToMatchRegex(column="created_at", regex=ISO_TIMESTAMP,
                                            severity=WARNING),
         _not_before(MIN_SANE_DATE, "organization"),
-        gxe.UnexpectedRowsExpectation(
-            description="No organization is created in the future (UTC)",
-            unexpected_rows_query=(
-                "select * from {batch} where created_date > cast(current_date as text)"
-            ),
-            severity=WARNING,
-        ),
+        _not_in_future("organization", WARNING),
         gxe.ExpectColumnValuesToMatchRegex(column="first_payment_date", regex=ISO_DAY,
                                            severity=WARNING),
         gxe.ExpectColumnValuesToMatchRegex(column="last_payment_date", regex=ISO_DAY,

@@ -82,3 +82,16 @@ def engine_warehouse(engine: str, tmp_path: Path) -> Iterator[Warehouse]:
     """A warehouse on ``engine`` that does not exist yet (dropped after the test)."""
     with fresh_warehouse(engine, tmp_path) as warehouse:
         yield warehouse
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A project root with the committed gx/ files, so monitor runs never write into the repo."""
+    from balancewatch.settings import GX_DIR
+    from monitors.gx_setup import _committed_files
+
+    for rel, path in _committed_files(GX_DIR).items():
+        target = tmp_path / "project" / "gx" / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, target)
+    return tmp_path / "project"

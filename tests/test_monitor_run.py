@@ -15,8 +15,6 @@ import pytest
 pytest.importorskip("great_expectations")
 
 from monitors.docs_site import SITE_DIR, stored_results  # noqa: E402
-from monitors.gx_context import REPO_ROOT  # noqa: E402
-from monitors.gx_setup import _committed_files  # noqa: E402
 from monitors.run import run_monitor  # noqa: E402
 from monitors.suites import STG_INVOICES_COLUMNS, STG_ORGANIZATIONS_COLUMNS  # noqa: E402
 
@@ -78,15 +76,6 @@ def write_warehouse(path: Path, invoices: list[tuple]) -> None:
             previous, current = balance, current + timedelta(days=1)
     conn.commit()
     conn.close()
-
-
-@pytest.fixture
-def project(tmp_path: Path) -> Path:
-    """A project root with the committed gx/ files (so runs never write into the repo)."""
-    for rel, path in _committed_files(REPO_ROOT / "gx").items():
-        (tmp_path / "project" / "gx" / rel).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(path, tmp_path / "project" / "gx" / rel)
-    return tmp_path / "project"
 
 
 def run(warehouse: Path, project: Path, **kwargs):

@@ -8,7 +8,6 @@ PostgreSQL): the sample is loaded and built once per engine, and each test works
 from __future__ import annotations
 
 import io
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,7 +18,6 @@ from balancewatch.settings import SAMPLE_DIR
 from balancewatch.warehouse import Warehouse
 from loaders import load_delivery
 from monitors.gx_context import REPO_ROOT
-from monitors.gx_setup import _committed_files
 from monitors.run import run_monitor
 from tests.conftest import copied_warehouse, fresh_warehouse
 from tests.slack_server import FakeSlack
@@ -45,16 +43,6 @@ def built_sample(
 def warehouse(built_sample: Warehouse, tmp_path: Path) -> Iterator[Warehouse]:
     with copied_warehouse(built_sample, tmp_path) as copy:
         yield copy
-
-
-@pytest.fixture
-def project(tmp_path: Path) -> Path:
-    """A project root with the committed gx/ files, so runs never write into the repository."""
-    for rel, path in _committed_files(REPO_ROOT / "gx").items():
-        target = tmp_path / "project" / "gx" / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(path, target)
-    return tmp_path / "project"
 
 
 @pytest.fixture
