@@ -51,6 +51,7 @@ def stage_monitor(args: argparse.Namespace, warehouse: Warehouse) -> int:
         warehouse,
         since=getattr(args, "since", None),
         first_run_days=getattr(args, "first_run_days", DEFAULT_FIRST_RUN_DAYS),
+        full_check=getattr(args, "full_check", False),
         keep_runs=getattr(args, "keep_runs", None),
     )
 
@@ -102,6 +103,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     monitoring.add_argument(
         "--keep-runs", type=int, help="Data Docs runs kept per suite (default 30)"
+    )
+    monitoring.add_argument(
+        "--full-check",
+        action="store_true",
+        help="check whole tables (default: only loads and days new since the last passing run)",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     data_help = f"delivery directory of organizations*.csv / invoices*.csv (default {SAMPLE_DIR})"

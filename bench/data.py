@@ -51,9 +51,11 @@ def _describe(directory: Path, generated: bool, seconds: float) -> Delivery:
 
 
 def ensure_delivery(
-    cache: Path, preset: BenchPreset, seed: int, *, follow_up_days: int | None = None
+    cache: Path, preset: BenchPreset, seed: int, *, follow_up_days: int | None = None,
+    follow_up_from: int = 1,
 ) -> Delivery:
-    """The delivery for ``preset``/``seed`` (or its follow-up), generated unless already cached.
+    """The delivery for ``preset``/``seed`` (or its follow-up of days ``follow_up_from`` ..
+    ``follow_up_days``), generated unless already cached.
 
     A directory counts as cached only when its stamp file records the same generator arguments:
     an interrupted generation is regenerated from scratch.
@@ -63,6 +65,9 @@ def ensure_delivery(
     if follow_up_days is not None:
         args += ["--follow-up-days", str(follow_up_days)]
         name += f"-followup{follow_up_days}d"
+        if follow_up_from != 1:
+            args += ["--follow-up-from", str(follow_up_from)]
+            name += f"-from{follow_up_from}"
     directory = cache / name
     stamp = directory / STAMP
     if stamp.is_file() and json.loads(stamp.read_text()).get("args") == args:

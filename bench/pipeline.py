@@ -113,12 +113,12 @@ def run_stages(
 
 
 def run_incremental(
-    delivery: Path, warehouse: Path, logs: Path, env: dict[str, str]
+    delivery: Path, warehouse: Path, logs: Path, env: dict[str, str], name: str = "incremental"
 ) -> IncrementalResult:
     """``balancewatch run FOLLOW_UP --warehouse W``: every stage the CLI's ``run`` has."""
     measured = run_measured(
         cli("run", str(delivery), "--warehouse", str(warehouse)),
-        logs / "incremental_run.log",
+        logs / f"{name}_run.log",
         env=env,
         cwd=REPO_ROOT,
     )

@@ -97,10 +97,26 @@ def incremental_record(inc: IncrementalResult | None, full_seconds: float, deliv
     }
 
 
+def _incremental_line(label: str, inc: dict) -> str:
+    """One follow-up run as a line of the printed report."""
+    if inc["status"] == "skipped":
+        return f"{label}: skipped: {inc['reason']}"
+    dv = inc["delivery"]
+    parts = ", ".join(f"{k} {v:.1f} s" for k, v in inc["stages_in_run"].items())
+    return (
+        f"{label} (day +{dv['days']}: {dv['invoice_rows']:,} invoices / "
+        f"{dv['organization_rows']:,} organizations) via `balancewatch run`: "
+        f"{inc['seconds']:,.2f} s ({parts or 'no stage timings printed'}), "
+        f"{_num(inc['share_of_full_run'], '{:.0%}')} of the full run, peak RSS "
+        f"{inc['peak_rss_mb']:,.0f} MB, exit {inc['exit_code']}"
+    )
+
+
 def judge_targets(preset: str, summary: dict, incremental: dict) -> list[dict[str, Any]]:
     """Each target with the measured value and pass / miss / n/a (judged at another preset) /
     incomplete (a stage it needs did not run)."""
-    peaks = [summary["peak_rss_mb"], incremental.get("peak_rss_mb")]
+    before = incremental.get("before") or {}
+    peaks = [summary["peak_rss_mb"], incremental.get("peak_rss_mb"), before.get("peak_rss_mb")]
     values = {
         "end_to_end_cold_s": summary["pipeline_seconds"],
         "peak_rss_mb": max((p for p in peaks if p is not None), default=None),
@@ -179,18 +195,9 @@ def render(report: dict[str, Any]) -> str:
         )
     inc = report["incremental"]
     out.append("")
-    if inc["status"] == "skipped":
-        out.append(f"incremental: skipped: {inc['reason']}")
-    else:
-        dv = inc["delivery"]
-        parts = ", ".join(f"{k} {v:.1f} s" for k, v in inc["stages_in_run"].items())
-        out.append(
-            f"incremental: {dv['invoice_rows']:,} invoices / {dv['organization_rows']:,} "
-            f"organizations (+{dv['days']} day) via `balancewatch run`: "
-            f"{inc['seconds']:,.2f} s ({parts or 'no stage timings printed'}), "
-            f"{_num(inc['share_of_full_run'], '{:.0%}')} of the full run, peak RSS "
-            f"{inc['peak_rss_mb']:,.0f} MB, exit {inc['exit_code']}"
-        )
+    for label, record in (("day +1", inc.get("before")), ("one new day", inc)):
+        if record is not None:
+            out.append(_incremental_line(label, record))
     mismatched = [
         s["stage"] for s in report["stages"] if (s["floor"] or {}).get("rows_match") is False
     ]

@@ -3,6 +3,10 @@
 The delta holds every invoice created in the N days after the range end, earlier invoices whose
 status changed since (open -> paid, paid -> refunded, ...; same INVOICE_ID, payment fields made
 consistent), organizations created in those days, and organizations whose payment dates moved.
+
+With ``first_day`` K > 1 the delta covers days K..N only, as the next delivery after the delta of
+days 1..K-1: invoices created in days K..N, status changes that differ from the state after day
+K-1, and organizations whose row differs from it.
 """
 
 from __future__ import annotations
@@ -26,14 +30,16 @@ SETTLE_WINDOW_DAYS = 30
 REFUND_WINDOW_DAYS = 60
 
 
-def write_follow_up(run: Run, out: Path, days: int, summary: GenerationSummary) -> None:
-    """Write the follow-up delivery for `days` days after the base range into out."""
+def write_follow_up(
+    run: Run, out: Path, days: int, summary: GenerationSummary, first_day: int = 1
+) -> None:
+    """Write the follow-up delivery for days `first_day`..`days` after the base range into out."""
     with (
         open_csv(out / "organizations.csv", ORGANIZATIONS_HEADER) as orgs_file,
         open_csv(out / "invoices.csv", INVOICES_HEADER) as invoices_file,
     ):
         for plan in run.plans:
-            changed, new, org_line = follow_up_for(run, plan, days)
+            changed, new, org_line = follow_up_for(run, plan, days, first_day)
             rows = changed + new
             invoices_file.writelines(render(inv, plan.org_id, run.cal) for inv in rows)
             summary.invoices += len(rows)
@@ -44,22 +50,35 @@ def write_follow_up(run: Run, out: Path, days: int, summary: GenerationSummary) 
                 summary.organizations += 1
 
 
-def follow_up_for(run: Run, plan: OrgPlan, days: int) -> tuple[list[Invoice], list[Invoice], str]:
-    """One organization's delta: (changed earlier invoices, new invoices, organization row)."""
+def follow_up_for(
+    run: Run, plan: OrgPlan, days: int, first_day: int = 1
+) -> tuple[list[Invoice], list[Invoice], str]:
+    """One organization's delta for days first_day..days: (changed earlier invoices, new
+    invoices, organization row)."""
     end_day = run.cal.end_day
     if plan.future and plan.created_day > end_day + days:
         return [], [], ""
     base = [] if plan.future else run.base_invoices(plan)
     plant = run.plants.get(plan.index)
     generator_plan = plant.plan if plant else plan
-    new = org_invoices(generator_plan, run.ctx, end_day + 1, end_day + days, end_day + days)
+    new = org_invoices(generator_plan, run.ctx, end_day + first_day, end_day + days, end_day + days)
     changed = [] if plant else status_changes(run, plan, base, days)
+    before: list[Invoice] = base  # the organization's invoices as delivered up to day first_day-1
+    if first_day > 1:
+        earlier = [] if plant else status_changes(run, plan, base, first_day - 1)
+        delivered = {inv.invoice_id: inv for inv in earlier}
+        changed = [inv for inv in changed if delivered.get(inv.invoice_id) != inv]
+        earlier_new = org_invoices(
+            generator_plan, run.ctx, end_day + 1, end_day + first_day - 1, end_day + first_day - 1
+        )
+        before = [delivered.get(inv.invoice_id, inv) for inv in base] + earlier_new
     org_line = ""
     if plan.listed:
         by_id = {inv.invoice_id: inv for inv in changed}
-        final = [by_id.get(inv.invoice_id, inv) for inv in base] + new
+        final = [by_id.get(inv.invoice_id, inv) for inv in before] + new
         line = org_row(plan, final, run)
-        if plan.future or line != org_row(plan, base, run):
+        created_now = plan.future and plan.created_day >= end_day + first_day
+        if created_now or line != org_row(plan, before, run):
             org_line = line
     return changed, new, org_line
 

@@ -3,6 +3,7 @@
     python -m data.generate --out data/sample                      # the shipped sample
     python -m data.generate --out /tmp/full --preset full          # 12.7M invoices, streamed
     python -m data.generate --out /tmp/next --follow-up-days 7     # the next 7 days' delta
+    python -m data.generate --out /tmp/day2 --follow-up-from 2 --follow-up-days 2  # day 2 only
 """
 
 from __future__ import annotations
@@ -31,6 +32,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--end", type=dt.date.fromisoformat, help="last day, YYYY-MM-DD")
     parser.add_argument("--follow-up-days", type=int, default=0,
                         help="write the delta for N days after the range end instead (1..300)")
+    parser.add_argument("--follow-up-from", type=int, default=1, metavar="K",
+                        help="with --follow-up-days N: only days K..N, as the delivery that "
+                        "follows the one of days 1..K-1 (default 1)")
     return parser.parse_args(argv)
 
 
@@ -40,11 +44,15 @@ def main(argv: list[str] | None = None) -> int:
     if not 0 <= args.follow_up_days <= 300:
         print("error: --follow-up-days must be between 0 and 300", file=sys.stderr)
         return 2
+    if not 1 <= args.follow_up_from <= max(args.follow_up_days, 1):
+        print("error: --follow-up-from must be between 1 and --follow-up-days", file=sys.stderr)
+        return 2
     try:
         summary = generate(
             args.out, args.preset, args.seed, organizations=args.organizations,
             invoices=args.invoices, start=args.start, end=args.end,
-            follow_up_days=args.follow_up_days, progress=sys.stderr,
+            follow_up_days=args.follow_up_days, follow_up_from=args.follow_up_from,
+            progress=sys.stderr,
         )
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)

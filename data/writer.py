@@ -35,11 +35,14 @@ class GenerationSummary:
     bytes_written: int = 0
     seconds: float = 0.0
     follow_up_days: int = 0
+    follow_up_from: int = 1
     planted: list[PlantedEvent] = field(default_factory=list)
 
     def line(self) -> str:
         """One-line human summary."""
-        kind = f"follow-up +{self.follow_up_days}d" if self.follow_up_days else "base"
+        days = (f"+{self.follow_up_days}d" if self.follow_up_from == 1
+                else f"days +{self.follow_up_from}..+{self.follow_up_days}")
+        kind = f"follow-up {days}" if self.follow_up_days else "base"
         return (
             f"{self.out_dir}: {kind} delivery, preset {self.preset}, seed {self.seed}: "
             f"{self.organizations:,} organizations, {self.invoices:,} invoices "
@@ -58,6 +61,7 @@ def generate(
     start: dt.date | None = None,
     end: dt.date | None = None,
     follow_up_days: int = 0,
+    follow_up_from: int = 1,
     progress: TextIO | None = None,
 ) -> GenerationSummary:
     """Generate one delivery into out_dir; equal arguments give byte-identical files."""
@@ -66,11 +70,12 @@ def generate(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     run = prepare(resolved, seed)
-    summary = GenerationSummary(out, resolved.name, seed, follow_up_days=follow_up_days)
+    summary = GenerationSummary(out, resolved.name, seed, follow_up_days=follow_up_days,
+                                follow_up_from=follow_up_from)
     if follow_up_days:
         from data.followup import write_follow_up
 
-        write_follow_up(run, out, follow_up_days, summary)
+        write_follow_up(run, out, follow_up_days, summary, follow_up_from)
     else:
         _write_base(run, out, summary, progress)
         summary.planted = run.events()

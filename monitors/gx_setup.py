@@ -26,16 +26,25 @@ from pathlib import Path
 import yaml
 
 from monitors.gx_context import REPO_ROOT, open_context
+from monitors.scope import SCOPE_DAYS_DDL, SCOPE_DDL, SCOPED_QUERIES
 from monitors.suites import DEFAULT_STATUSES, suite_definitions
 
 DATASOURCE = "warehouse"
+# The new-rows query assets live in their own data source, which copies each batch into a
+# temporary table once (GX create_temp_table): every expectation then reads the few new rows
+# instead of re-running the scoped query (whose filter SQLite may not plan well when GX adds
+# its own). Whole-table assets must not be copied: a separate data source without it.
+NEW_ROWS_DATASOURCE = "warehouse_new_rows"
 CONNECTION_STRING = "${BALANCEWATCH_SQLALCHEMY_URL}"
 URL_ENV = "BALANCEWATCH_SQLALCHEMY_URL"
 BATCH_DEFINITION = "whole_table"
+NEW_ROWS_BATCH_DEFINITION = "new_rows"
+NEW_ROWS_SUFFIX = "_new_rows"  # query assets and validation definitions of the new-data scope
 CHECKPOINTS = {  # run in this order by the monitor
     "staging": ("stg_invoices", "stg_organizations"),
     "balance": ("fact_daily_balance",),
 }
+FULL_SUFFIX = "_full"  # "staging_full", "balance_full": the same suites on whole tables
 ALERTING_CHECKPOINT = "balance"
 COMMITTED = ("great_expectations.yml", ".gitignore", "expectations", "validation_definitions",
              "checkpoints")
@@ -111,7 +120,10 @@ def _scratch_warehouse(folder: Path) -> Path:
     path = folder / "scratch.db"
     conn = sqlite3.connect(path)
     for table in CHECKPOINTS["staging"] + CHECKPOINTS["balance"]:
-        conn.execute(f"create table if not exists {table} (id integer)")
+        conn.execute(f"create table if not exists {table} "
+                     "(organization_id integer, balance_date text, _load_id integer)")
+    conn.execute(SCOPE_DDL)
+    conn.execute(SCOPE_DAYS_DDL)
     conn.close()
     return path
 
@@ -127,13 +139,13 @@ def _create(root: Path, threshold: float, statuses: tuple[str, ...]) -> dict[str
     ids: dict[str, str] = {}
     source = context.data_sources.add_sql(DATASOURCE, connection_string=CONNECTION_STRING)
     ids[str(source.id)] = _stable_id("datasource", DATASOURCE)
+    new_rows_source = context.data_sources.add_sql(
+        NEW_ROWS_DATASOURCE, connection_string=CONNECTION_STRING, create_temp_table=True
+    )
+    ids[str(new_rows_source.id)] = _stable_id("datasource", NEW_ROWS_DATASOURCE)
     definitions = suite_definitions(threshold, statuses)
     validations = {}
     for table, expectations in definitions.items():
-        asset = source.add_table_asset(table, table_name=table)
-        batch = asset.add_batch_definition_whole_table(BATCH_DEFINITION)
-        ids[str(asset.id)] = _stable_id("asset", DATASOURCE, table)
-        ids[str(batch.id)] = _stable_id("batch_definition", DATASOURCE, table, BATCH_DEFINITION)
         suite = context.suites.add(gx.ExpectationSuite(name=table))
         for expectation in expectations:
             suite.add_expectation(expectation)
@@ -141,21 +153,37 @@ def _create(root: Path, threshold: float, statuses: tuple[str, ...]) -> dict[str
         ids[str(suite.id)] = _stable_id("suite", table)
         for n, expectation in enumerate(suite.expectations):
             ids[str(expectation.id)] = _stable_id("suite", table, str(n))
-        vd = context.validation_definitions.add(
-            gx.ValidationDefinition(name=table, data=batch, suite=suite)
+        whole = source.add_table_asset(table, table_name=table)
+        new_rows = new_rows_source.add_query_asset(
+            table + NEW_ROWS_SUFFIX, query=SCOPED_QUERIES[table]
         )
-        ids[str(vd.id)] = _stable_id("validation_definition", table)
-        validations[table] = vd
+        for asset, batch_name, name, source_name in (
+            (whole, BATCH_DEFINITION, table, DATASOURCE),
+            (new_rows, NEW_ROWS_BATCH_DEFINITION, table + NEW_ROWS_SUFFIX, NEW_ROWS_DATASOURCE),
+        ):
+            batch = asset.add_batch_definition_whole_table(batch_name)
+            ids[str(asset.id)] = _stable_id("asset", source_name, asset.name)
+            ids[str(batch.id)] = _stable_id(
+                "batch_definition", source_name, asset.name, batch_name
+            )
+            vd = context.validation_definitions.add(
+                gx.ValidationDefinition(name=name, data=batch, suite=suite)
+            )
+            ids[str(vd.id)] = _stable_id("validation_definition", name)
+            validations[name] = vd
     from great_expectations.checkpoint import UpdateDataDocsAction
 
     from monitors.actions import RecordAlertsAction, SlackDigestAction, StaticDocsIndexAction
 
-    for name, tables in CHECKPOINTS.items():
+    scoped = [(name, [t + NEW_ROWS_SUFFIX for t in tables]) for name, tables in CHECKPOINTS.items()]
+    whole = [(name + FULL_SUFFIX, list(tables)) for name, tables in CHECKPOINTS.items()]
+    for name, tables in scoped + whole:
         actions = [
             UpdateDataDocsAction(name="update_data_docs"),
             StaticDocsIndexAction(name="static_docs_index"),
         ]
-        if name == ALERTING_CHECKPOINT:  # the run's last checkpoint: record, then one digest
+        if name in (ALERTING_CHECKPOINT, ALERTING_CHECKPOINT + FULL_SUFFIX):
+            # the run's last checkpoint: record, then one digest
             actions += [
                 RecordAlertsAction(name="record_alerts"),
                 SlackDigestAction(name="slack_digest"),

@@ -30,6 +30,7 @@ from monitors.digest import Digest, SwingAlert
 from monitors.docs_site import SITE_DIR
 from monitors.results import SuiteSummary, summarize_suite
 from monitors.run_ledger import MonitorRun, active_run
+from monitors.scope import Scope, mark_passed, plan_scope, write_scope
 from monitors.state import DEFAULT_FIRST_RUN_DAYS, Window, evaluation_window, last_evaluated
 
 REQUIRED_TABLES = ("stg_invoices", "stg_organizations", "fact_daily_balance")
@@ -105,6 +106,7 @@ def run_monitor(
     since: str | None = None,
     first_run_days: int = DEFAULT_FIRST_RUN_DAYS,
     keep_runs: int | None = None,
+    full_check: bool = False,
     top: int = 10,
     project_root: Path = REPO_ROOT,
     notify_slack: bool = True,
@@ -145,13 +147,16 @@ def run_monitor(
     else:
         say(f"monitor: {warehouse}; stg_invoices is empty: no as-of date")
 
+    first_day = window.first_day if window and window.days else None
+    scope = _plan_scope(warehouse, as_of, first_day, full_check)
+    say(f"monitor: {scope.describe()}")
     export(warehouse)  # GX's data source reads ${BALANCEWATCH_SQLALCHEMY_URL}
     t0 = time.perf_counter()
     from great_expectations.core.run_identifier import RunIdentifier
 
     from monitors.actions import KEEP_RUNS_ENV
     from monitors.gx_context import SuiteIncomplete, check_suite, open_context
-    from monitors.gx_setup import dbt_rule_vars
+    from monitors.gx_setup import FULL_SUFFIX, dbt_rule_vars
     from monitors.suites import SWING_WINDOW_PARAMETER, suite_definitions
 
     context = open_context(project_root)
@@ -161,7 +166,8 @@ def run_monitor(
     run_name = f"{window.first_day}_to_{window.as_of}" if window and window.days else "no-new-days"
     run_id = RunIdentifier(run_name=run_name, run_time=datetime.now(UTC))
     report = MonitorReport(OK, window=window)
-    checkpoints = {name: context.checkpoints.get(name) for name in CHECKPOINTS}
+    suffix = FULL_SUFFIX if scope.whole else ""
+    checkpoints = {name: context.checkpoints.get(name + suffix) for name in CHECKPOINTS}
     try:
         for checkpoint in checkpoints.values():
             for vd in checkpoint.validation_definitions:
@@ -199,7 +205,29 @@ def run_monitor(
                 ledger.suites.append(summary)
                 for line in suite_lines(summary):
                     say(line)
-    return _finish(ledger, report, top, say)
+    report = _finish(ledger, report, top, say)
+    if report.exit_code == OK:
+        _with_connection(warehouse, lambda conn: mark_passed(conn, scope))
+    return report
+
+
+def _with_connection(warehouse: Warehouse, work: Any) -> Any:
+    conn = warehouse.connect()
+    try:
+        return work(conn)
+    finally:
+        conn.close()
+
+
+def _plan_scope(warehouse: Warehouse, as_of: str | None, first_day: str | None,
+                full_check: bool) -> Scope:
+    """Plan this run's scope and store it where the GX query assets read it."""
+    def plan(conn: Any) -> Scope:
+        scope = plan_scope(conn, as_of, first_day, full_check=full_check)
+        write_scope(conn, scope)
+        return scope
+
+    return _with_connection(warehouse, plan)
 
 
 def _finish(ledger: MonitorRun, report: MonitorReport, top: int, say: Any) -> MonitorReport:

@@ -23,6 +23,15 @@ def day_before(expr: sa.ColumnElement, dialect_name: str) -> sa.ColumnElement:
     raise NotImplementedError(f"day_before: no date arithmetic for SQL dialect {dialect_name!r}")
 
 
+def day_before_sql(day: str, dialect_name: str) -> str:
+    """SQL text for the ISO day before ISO day ``day`` (for raw-SQL checks)."""
+    if dialect_name == "sqlite":
+        return f"date({day}, '-1 day')"
+    if dialect_name == "postgresql":
+        return f"to_char(cast({day} as date) - 1, 'YYYY-MM-DD')"
+    raise NotImplementedError(f"day_before: no date arithmetic for SQL dialect {dialect_name!r}")
+
+
 def days_between_sql(first: str, last: str, dialect_name: str) -> str:
     """SQL text for the number of days from ISO day ``first`` to ``last`` (for raw-SQL checks)."""
     if dialect_name == "sqlite":

@@ -18,7 +18,8 @@ import great_expectations.expectations as gxe
 
 from monitors.dialect_rows_expectation import UnexpectedRowsByDialectExpectation
 from monitors.reference_expectation import ExpectColumnValuesToReferenceOtherTable
-from monitors.sql_dates import days_between_sql
+from monitors.scope import THIS_RUN
+from monitors.sql_dates import day_before_sql, days_between_sql
 from monitors.swing_expectation import ExpectDailyBalanceSwingsWithinThreshold
 
 CRITICAL, WARNING, INFO = "critical", "warning", "info"
@@ -48,8 +49,14 @@ FACT_COLUMNS = {
     "organization_id": "integer", "balance_date": "text", "daily_change_usd": "real",
     "balance_usd": "real", "previous_balance_usd": "real",
 }
-ISO_DAY = r"^\d{4}-\d{2}-\d{2}$"
-ISO_TIMESTAMP = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$"
+# the as-of date (latest invoice day) the monitor read from stg_invoices when the run started
+_AS_OF = f"(select as_of_date from monitor_scope where scope_name = '{THIS_RUN}')"
+# Text formats, as shapes of characters: D a digit, A a capital letter, anything else literal.
+# Checked with the engine's own matcher (SQLite GLOB, PostgreSQL ~), not GX's regex expectation,
+# which SQLite runs through a Python function: ~1 us per row, minutes on 12.7M invoices.
+ISO_DAY = ("DDDD-DD-DD",)
+ISO_TIMESTAMP = ("DDDD-DD-DDTDD:DD:DD.DDDDDDZ",)
+CURRENCY = ("AAA", "AAAA")
 CENT = 0.005
 DIALECTS = ("sqlite", "postgresql")  # the first one's query is the default (and shown in docs)
 # Per dialect: the function naming a value's type, and the names it gives each storage class.
@@ -89,6 +96,32 @@ def _storage_types(columns: dict[str, str]) -> UnexpectedRowsByDialectExpectatio
     return _by_dialect("Every value has its column's type (SQLite typeof)", query, CRITICAL)
 
 
+def _shape_pattern(shape: str, dialect: str) -> str:
+    """A shape (see ISO_DAY) as a SQLite GLOB or an anchored PostgreSQL regex, without braces."""
+    classes = {"D": "[0-9]", "A": "[A-Z]"}
+    if dialect == "sqlite":
+        return "".join(classes.get(c, c) for c in shape)
+    return "^" + "".join(classes.get(c, "\\." if c == "." else c) for c in shape) + "$"
+
+
+def _well_formed(description: str, shapes: dict[str, tuple[str, ...]],
+                 severity: str) -> UnexpectedRowsByDialectExpectation:
+    """No non-NULL value of a column outside its shapes; one scan for all the columns."""
+    def query(dialect: str) -> str:
+        checks = []
+        for column, alternatives in shapes.items():
+            if dialect == "sqlite":
+                ok = " or ".join(f"{column} glob '{_shape_pattern(a, dialect)}'"
+                                 for a in alternatives)
+            else:
+                ok = " or ".join(f"{column} ~ '{_shape_pattern(a, dialect)}'"
+                                 for a in alternatives)
+            checks.append(f"({column} is not null and not ({ok}))")
+        return "select * from {batch} where " + "\n   or ".join(checks)
+
+    return _by_dialect(description, query, severity)
+
+
 def _not_before(day: str, what: str) -> gxe.UnexpectedRowsExpectation:
     # ExpectColumnValuesToBeBetween refuses TEXT columns on SQLite ("cannot be computed on
     # column of type TEXT"); ISO days compare correctly as text in SQL.
@@ -109,6 +142,21 @@ def _not_in_future(what: str, severity: Any) -> gxe.UnexpectedRowsExpectation:
     )
 
 
+def _every_raw_row_staged(raw_table: str, what: str) -> gxe.UnexpectedRowsExpectation:
+    # A whole-table batch checks every load (after_load_id is 0); a new-rows batch, the new loads.
+    return gxe.UnexpectedRowsExpectation(
+        description=f"Every raw {what} row of the checked loads is in staging (none dropped)",
+        unexpected_rows_query=(
+            f"select raw_rows, checked_rows from (select (select count(*) from {raw_table} "
+            "where _load_id > (select after_load_id from monitor_scope "
+            f"where scope_name = '{THIS_RUN}')) as raw_rows, "
+            "(select count(*) from {batch}) as checked_rows) as counts "
+            "where raw_rows <> checked_rows"
+        ),
+        severity=CRITICAL,
+    )
+
+
 def _columns(columns: dict[str, str], *, exact: bool = True) -> gxe.ExpectTableColumnsToMatchSet:
     return gxe.ExpectTableColumnsToMatchSet(
         column_set=list(columns), exact_match=exact, severity=CRITICAL
@@ -120,17 +168,15 @@ def stg_invoices_suite(statuses: tuple[str, ...]) -> list[Any]:
     return [
         _columns(STG_INVOICES_COLUMNS),
         _storage_types(STG_INVOICES_COLUMNS),
-        gxe.ExpectTableRowCountToEqualOtherTable(other_table_name="invoices", severity=CRITICAL),
+        _every_raw_row_staged("invoices", "invoice"),
         gxe.ExpectColumnValuesToNotBeNull(column="invoice_id", severity=CRITICAL),
         gxe.ExpectColumnValuesToBeUnique(column="invoice_id", severity=CRITICAL),
         gxe.ExpectColumnValuesToNotBeNull(column="organization_id", severity=CRITICAL),
         gxe.ExpectColumnValuesToBeInSet(column="status", value_set=list(statuses),
                                         severity=CRITICAL),
         gxe.ExpectColumnValuesToNotBeNull(column="status", severity=CRITICAL),
-        gxe.ExpectColumnValuesToMatchRegex(column="currency", regex=r"^[A-Z]{3}[A-Z]?$",
-                                           severity=WARNING),
-        gxe.ExpectColumnValuesToMatchRegex(column="payment_currency", regex=r"^[A-Z]{3}[A-Z]?$",
-                                           severity=WARNING),
+        _well_formed("Currency codes are 3 or 4 capital letters",
+                     {"currency": CURRENCY, "payment_currency": CURRENCY}, WARNING),
         gxe.ExpectColumnValuesToBeBetween(column="amount", min_value=0, strict_min=True,
                                           severity=CRITICAL),
         gxe.ExpectColumnValuesToBeBetween(column="fx_rate", min_value=0, strict_min=True,
@@ -139,8 +185,8 @@ def stg_invoices_suite(statuses: tuple[str, ...]) -> list[Any]:
                                           severity=WARNING),
         gxe.ExpectColumnValuesToNotBeNull(column="amount_usd", severity=CRITICAL),
         gxe.ExpectColumnValuesToNotBeNull(column="created_date", severity=CRITICAL),
-        gxe.ExpectColumnValuesToMatchRegex(column="created_at", regex=ISO_TIMESTAMP,
-                                           severity=CRITICAL),
+        _well_formed("created_at is 'YYYY-MM-DDTHH:MM:SS.ffffffZ' (UTC)",
+                     {"created_at": ISO_TIMESTAMP}, CRITICAL),
         _not_before(MIN_SANE_DATE, "invoice"),
         _not_in_future("invoice", CRITICAL),
         gxe.UnexpectedRowsExpectation(
@@ -165,19 +211,16 @@ def stg_organizations_suite() -> list[Any]:
     return [
         _columns(STG_ORGANIZATIONS_COLUMNS),
         _storage_types(STG_ORGANIZATIONS_COLUMNS),
-        gxe.ExpectTableRowCountToEqualOtherTable(other_table_name="organizations",
-                                                 severity=CRITICAL),
+        _every_raw_row_staged("organizations", "organization"),
         gxe.ExpectColumnValuesToNotBeNull(column="organization_id", severity=CRITICAL),
         gxe.ExpectColumnValuesToBeUnique(column="organization_id", severity=CRITICAL),
         gxe.ExpectColumnValuesToNotBeNull(column="created_at", severity=CRITICAL),
-        gxe.ExpectColumnValuesToMatchRegex(column="created_at", regex=ISO_TIMESTAMP,
-                                           severity=WARNING),
+        _well_formed("created_at is 'YYYY-MM-DDTHH:MM:SS.ffffffZ' and payment days "
+                     "'YYYY-MM-DD'",
+                     {"created_at": ISO_TIMESTAMP, "first_payment_date": ISO_DAY,
+                      "last_payment_date": ISO_DAY}, WARNING),
         _not_before(MIN_SANE_DATE, "organization"),
         _not_in_future("organization", WARNING),
-        gxe.ExpectColumnValuesToMatchRegex(column="first_payment_date", regex=ISO_DAY,
-                                           severity=WARNING),
-        gxe.ExpectColumnValuesToMatchRegex(column="last_payment_date", regex=ISO_DAY,
-                                           severity=WARNING),
         gxe.UnexpectedRowsExpectation(
             description="First payment day is not after the last payment day",
             unexpected_rows_query=(
@@ -191,18 +234,21 @@ def stg_organizations_suite() -> list[Any]:
 
 
 def fact_daily_balance_suite(threshold: float) -> list[Any]:
-    """The daily balance: dense, keyed, adds up, reaches the as-of date; then the swings."""
+    """The daily balance: dense, keyed, adds up, reaches the as-of date; then the swings.
+
+    Every check holds for any set of whole days per organization (the new-rows batch is the
+    days from the first evaluated day plus restated tails): the roll-forward compares each row
+    with the stored day before it, and a checked batch always holds the as-of date.
+    """
     return [
         _columns(FACT_COLUMNS, exact=False),
         _storage_types(FACT_COLUMNS),
-        gxe.ExpectTableRowCountToBeBetween(min_value=1, severity=CRITICAL),
         gxe.ExpectCompoundColumnsToBeUnique(column_list=["organization_id", "balance_date"],
                                             severity=CRITICAL),
         gxe.ExpectColumnValuesToNotBeNull(column="organization_id", severity=CRITICAL),
         gxe.ExpectColumnValuesToNotBeNull(column="balance_date", severity=CRITICAL),
         gxe.ExpectColumnValuesToNotBeNull(column="balance_usd", severity=CRITICAL),
-        gxe.ExpectColumnValuesToMatchRegex(column="balance_date", regex=ISO_DAY,
-                                           severity=CRITICAL),
+        _well_formed("balance_date is 'YYYY-MM-DD'", {"balance_date": ISO_DAY}, CRITICAL),
         _by_dialect(
             "No missing day: one row per organization per day from first to last",
             lambda dialect: (
@@ -213,26 +259,34 @@ def fact_daily_balance_suite(threshold: float) -> list[Any]:
             ),
             CRITICAL,
         ),
-        gxe.UnexpectedRowsExpectation(
-            description=(
-                "Roll-forward: balance = previous + daily change, and previous = the balance "
-                "of the day before (NULL on the first day); to the cent"
+        _by_dialect(
+            "Roll-forward: balance = previous + daily change, and previous = the stored balance "
+            "of the day before (NULL on the first day); to the cent",
+            lambda dialect: (
+                "select b.organization_id, b.balance_date, b.previous_balance_usd, "
+                "b.daily_change_usd, b.balance_usd, p.balance_usd as day_before_balance_usd "
+                "from {batch} as b left join fact_daily_balance as p "
+                f"on p.balance_date = {day_before_sql('b.balance_date', dialect)} "
+                "and p.organization_id = b.organization_id "
+                "where abs(b.balance_usd - coalesce(b.previous_balance_usd, 0) "
+                f"- b.daily_change_usd) > {CENT} "
+                "or (b.previous_balance_usd is null) <> (p.balance_usd is null) "
+                f"or abs(b.previous_balance_usd - p.balance_usd) > {CENT}"
             ),
-            unexpected_rows_query=(
-                "select * from (select *, lag(balance_usd) over (partition by organization_id "
-                "order by balance_date) as lagged_balance_usd from {batch}) as lagged "
-                f"where abs(balance_usd - coalesce(previous_balance_usd, 0) - daily_change_usd) "
-                f"> {CENT} or (previous_balance_usd is null) <> (lagged_balance_usd is null) "
-                f"or abs(previous_balance_usd - lagged_balance_usd) > {CENT}"
-            ),
-            severity=CRITICAL,
+            CRITICAL,
         ),
         gxe.UnexpectedRowsExpectation(
-            description="Not stale: every organization reaches the as-of date (latest invoice day)",
+            description=(
+                "Not stale: every organization with invoices has a balance on the as-of date "
+                "(latest invoice day), and none after it"
+            ),
             unexpected_rows_query=(
-                "select organization_id, max(balance_date) as last_day from {batch} "
-                "group by organization_id "
-                "having max(balance_date) <> (select max(created_date) from stg_invoices)"
+                "select d.organization_id, f.balance_date from dim_organizations as d "
+                "left join {batch} as f on f.organization_id = d.organization_id "
+                f"and f.balance_date = {_AS_OF} "
+                "where d.has_invoices and f.organization_id is null "
+                "union all select late.organization_id, late.balance_date from {batch} as late "
+                f"where late.balance_date > {_AS_OF}"
             ),
             severity=CRITICAL,
         ),

@@ -68,17 +68,18 @@ def test_floor_and_ratios_were_measured(tiny_report: tuple[dict, str]) -> None:
 def test_incremental_and_targets_are_reported(tiny_report: tuple[dict, str]) -> None:
     report, stdout = tiny_report
     incremental = report["incremental"]
-    if incremental["status"] != "skipped":
-        assert incremental["status"] == "ran"
-        assert incremental["seconds"] > 0
-        assert incremental["share_of_full_run"] > 0
-        assert incremental["delivery"]["days"] == 1
+    for run, day in ((incremental["before"], 1), (incremental, 2)):  # day +1, then day +2
+        assert run["status"] == "ran" and run["exit_code"] in (0, 1)
+        assert run["seconds"] > 0
+        assert run["share_of_full_run"] > 0
+        assert run["delivery"]["days"] == day and run["delivery"]["invoice_rows"] > 0
+        assert set(run["stages_in_run"]) == {"load", "build", "monitor"}
     assert [t["target"] for t in report["targets"]] == [t[0] for t in TARGETS]
     for target in report["targets"]:
         assert target["status"] in ("pass", "miss", "incomplete", "not measured") or target[
             "status"
         ].startswith("n/a")
-    for line in ("÷ floor", "incremental:", "pipeline / floor, overall"):
+    for line in ("÷ floor", "day +1 (day +1:", "one new day (day +2:", "pipeline / floor, overall"):
         assert line in stdout
 
 

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 pytest.importorskip("great_expectations")
 
@@ -67,13 +68,27 @@ def test_connection_string_is_a_variable_and_severities_are_deliberate():
 def test_checkpoints_update_docs_and_the_last_one_records_and_sends_alerts():
     docs = ["update_data_docs", "balancewatch_static_docs_index"]
     alerting = ["balancewatch_record_alerts", "balancewatch_slack_digest"]
+    new_rows = ["stg_invoices_new_rows", "stg_organizations_new_rows"]
     for name, suites, actions in [
-        ("staging", ["stg_invoices", "stg_organizations"], docs),
-        ("balance", ["fact_daily_balance"], docs + alerting),
+        ("staging", new_rows, docs),
+        ("balance", ["fact_daily_balance_new_rows"], docs + alerting),
+        ("staging_full", ["stg_invoices", "stg_organizations"], docs),
+        ("balance_full", ["fact_daily_balance"], docs + alerting),
     ]:
         doc = json.loads((GX_DIR / "checkpoints" / f"{name}.json").read_text())
         assert [a["type"] for a in doc["actions"]] == actions
         assert [vd["name"] for vd in doc["validation_definitions"]] == suites
+
+
+def test_new_rows_assets_read_this_runs_scope_and_are_copied_once():
+    config = yaml.safe_load((GX_DIR / "great_expectations.yml").read_text())
+    sources = config["fluent_datasources"]
+    assert sources["warehouse_new_rows"]["create_temp_table"] is True
+    assert not sources["warehouse"].get("create_temp_table")
+    for table in ("stg_invoices", "stg_organizations", "fact_daily_balance"):
+        assert sources["warehouse"]["assets"][table]["table_name"] == table
+        query = sources["warehouse_new_rows"]["assets"][f"{table}_new_rows"]["query"]
+        assert f"from {table} where" in query and "monitor_scope" in query
 
 
 def test_slack_settings_are_saved_only_as_environment_references():
@@ -125,6 +140,6 @@ except SuiteIncomplete as exc:
 """
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                           cwd=REPO_ROOT, timeout=120)
-    # 12 expectations, 3 of custom classes (the swing check, 2 per-dialect queries): GX drops them
-    assert "loaded 9" in done.stdout, done.stderr[-2000:]
+    # 11 expectations, 5 of custom classes (the swing check, 4 per-dialect queries): GX drops them
+    assert "loaded 6" in done.stdout, done.stderr[-2000:]
     assert "caught suite 'fact_daily_balance'" in done.stdout

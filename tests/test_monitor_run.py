@@ -35,14 +35,20 @@ def steady_invoices(last_day: int) -> list[tuple]:
     return rows
 
 
-def write_warehouse(path: Path, invoices: list[tuple]) -> None:
-    """(Re)write raw, staging and fact tables from ``invoices``; monitor tables are kept."""
+def write_warehouse(path: Path, invoices: list[tuple], loads: dict[int, int] | None = None) -> None:
+    """(Re)write raw, staging and fact tables from ``invoices``; monitor tables are kept.
+
+    ``loads`` maps invoice ids to the load that wrote them (default: load 1)."""
+    loads = loads or {}
     conn = sqlite3.connect(path)
     for table in ("invoices", "organizations", "stg_invoices", "stg_organizations",
-                  "fact_daily_balance"):
+                  "fact_daily_balance", "dim_organizations"):
         conn.execute(f"drop table if exists {table}")
-    conn.execute("create table invoices (invoice_id integer primary key)")
-    conn.execute("create table organizations (organization_id integer primary key)")
+    conn.execute("create table invoices (invoice_id integer primary key, _load_id integer)")
+    conn.execute("create table organizations (organization_id integer primary key,"
+                 " _load_id integer)")
+    conn.execute("create table dim_organizations (organization_id integer primary key,"
+                 " has_invoices integer)")
     # typed columns, as dbt's table materialization declares them (views would give NullType)
     for table, columns in (("stg_invoices", STG_INVOICES_COLUMNS),
                            ("stg_organizations", STG_ORGANIZATIONS_COLUMNS)):
@@ -52,15 +58,17 @@ def write_warehouse(path: Path, invoices: list[tuple]) -> None:
                  " daily_change_usd real, balance_usd real, previous_balance_usd real)")
     for inv_id, org, d, status, usd in invoices:
         paid = status == "paid"
-        conn.execute("insert into invoices values (?)", (inv_id,))
+        conn.execute("insert into invoices values (?, ?)", (inv_id, loads.get(inv_id, 1)))
         conn.execute(
             f"insert into stg_invoices values ({', '.join('?' * len(STG_INVOICES_COLUMNS))})",
             (inv_id, None, None, org, 1, status, "USD", usd, 1.0, usd,
              "USD" if paid else None, "wire" if paid else None, usd if paid else None,
-             1.0 if paid else None, usd if paid else None, f"{d}T12:00:00.000000Z", d, 1),
+             1.0 if paid else None, usd if paid else None, f"{d}T12:00:00.000000Z", d,
+             loads.get(inv_id, 1)),
         )
     for org in ORGS:
-        conn.execute("insert into organizations values (?)", (org,))
+        conn.execute("insert into organizations values (?, 1)", (org,))
+        conn.execute("insert into dim_organizations values (?, 1)", (org,))
         conn.execute("insert into stg_organizations values (?, ?, ?, ?, ?, ?, ?, ?)",
                      (org, "2023-01-01T00:00:00.000000Z", "2023-01-01", None, None, 7, 2, 1))
     as_of = max(row[2] for row in invoices)
@@ -111,8 +119,8 @@ def test_new_days_only_catch_up_and_no_duplicate_alerts(tmp_path, project):
     assert alerts(wh) == [(101, day(35), "balance_swing", "warning", "pending")]
     assert "BALANCE SWINGS: 1 day(s) moved more than 50%" in out
     assert "1 new alert(s) recorded" in out
-    assert "  stg_invoices         passed  20/20 met" in out
-    assert "fact_daily_balance   passed  11/12 met  (0 critical, 1 warning, 0 info failed)" in out
+    assert "  stg_invoices         passed  19/19 met" in out
+    assert "fact_daily_balance   passed  10/11 met  (0 critical, 1 warning, 0 info failed)" in out
     assert watermark(wh) == day(40)
 
     report, out = run(wh, project)  # nothing new
@@ -141,6 +149,59 @@ def test_new_days_only_catch_up_and_no_duplicate_alerts(tmp_path, project):
     report, out = run(wh, project, since=day(30))
     assert report.window.days == 19 and report.swing_total == 3 and report.new_alerts == 0
     assert len(alerts(wh)) == 3 and watermark(wh) == day(48)
+
+
+def execute(warehouse: Path, sql: str) -> None:
+    conn = sqlite3.connect(warehouse)
+    conn.execute(sql)
+    conn.commit()
+    conn.close()
+
+
+def test_after_a_passing_run_only_new_loads_and_restated_days_are_checked(tmp_path, project):
+    wh = tmp_path / "w.db"
+    invoices = steady_invoices(10)
+    write_warehouse(wh, invoices)
+    report, out = run(wh, project)
+    assert report.exit_code == 0 and "checking whole tables (no run has passed yet)" in out
+
+    # load 2 brings day 11; an old row of load 1 is broken afterwards: not this run's business
+    invoices += [(100_000 + o * 1000 + 11, o, day(11), "paid", 100.0) for o in ORGS]
+    loads = {inv[0]: 2 for inv in invoices if inv[2] == day(11)}
+    write_warehouse(wh, invoices, loads)
+    execute(wh, "update stg_invoices set amount = -5 where invoice_id = 201003")
+    report, out = run(wh, project)
+    assert report.exit_code == 0
+    assert f"checking loads after 1 (through 2), fact_daily_balance from {day(10)}" in out
+    report, out = run(wh, project, full_check=True)  # the whole tables: the old row is found
+    assert report.exit_code == 1 and "checking whole tables (--full-check)" in out
+    assert "critical expect_column_values_to_be_between [amount]" in out
+
+    # load 3: day 12, and a late refund of org 101 on day 5 (restates 101's days 5 .. 12)
+    invoices += [(100_000 + o * 1000 + 12, o, day(12), "paid", 100.0) for o in ORGS]
+    invoices.append((7, 101, day(5), "refunded", 50.0))
+    loads.update({inv[0]: 3 for inv in invoices if inv[2] == day(12) or inv[0] == 7})
+    write_warehouse(wh, invoices, loads)
+    execute(wh, "update fact_daily_balance set balance_usd = balance_usd + 1 "
+                f"where organization_id = 102 and balance_date = '{day(6)}'")  # not restated
+    report, out = run(wh, project)
+    assert report.exit_code == 0
+    assert "and 6 restated day(s) of 1 organization(s)" in out  # days 5 .. 10
+
+    # load 4: day 13 with a bad new row, and a broken restated day: both found, nothing passes
+    invoices += [(100_000 + o * 1000 + 13, o, day(13), "paid", 100.0) for o in ORGS]
+    invoices.append((8, 101, day(8), "refunded", 10.0))
+    loads.update({inv[0]: 4 for inv in invoices if inv[2] == day(13) or inv[0] == 8})
+    write_warehouse(wh, invoices, loads)
+    execute(wh, "update stg_invoices set amount = -5 where invoice_id = 203013")
+    execute(wh, "update fact_daily_balance set balance_usd = balance_usd + 1 "
+                f"where organization_id = 101 and balance_date = '{day(9)}'")
+    report, out = run(wh, project)
+    assert report.exit_code == 1
+    assert "critical expect_column_values_to_be_between [amount]" in out
+    assert "Roll-forward" in out
+    report, out = run(wh, project)  # a failing run does not move the scope: checked again
+    assert report.exit_code == 1 and "checking loads after 3 (through 4)" in out
 
 
 def test_more_swings_than_the_result_lists_are_all_recorded(tmp_path, project, monkeypatch):

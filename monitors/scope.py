@@ -1,0 +1,167 @@
+"""Which rows one monitor run checks: everything once, then only what is new.
+
+A run checks the **whole warehouse** when no earlier run has passed (no critical failure) or when
+asked (``--full-check``): checkpoints ``staging_all`` and ``balance_all`` on whole tables. Every
+other run checks **new data only**: checkpoints ``staging`` and ``balance`` validate GX query
+assets that read this run's scope from ``monitor_scope`` (row ``this_run``):
+
+* ``stg_invoices`` / ``stg_organizations``: rows of loads newer than the newest load the last
+  passing run saw (``_load_id > after_load_id``);
+* ``fact_daily_balance``: every row from ``from_date`` (the day before the first evaluated day, or
+  before the as-of date when there is no new day: the swing check compares with it) on, plus
+  the rows the build restated before it: for each organization with an invoice of those loads
+  on an earlier day, its days from that day on (``monitor_scope_days``; dbt's incremental build
+  restarts the series there).
+
+A run without critical failures records its newest load as ``last_passed``; a failing run does
+not, so the next run checks the same loads again. The SQL is portable (SQLite and PostgreSQL).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from balancewatch.warehouse import Connection
+from monitors.state import utc_now
+
+THIS_RUN, LAST_PASSED = "this_run", "last_passed"
+WHOLE_HISTORY = "0000-01-01"
+SCOPE_DDL = """
+create table if not exists monitor_scope (
+    scope_name      text primary key,  -- 'this_run' (read by the GX query assets), 'last_passed'
+    after_load_id   bigint not null,   -- staging rows of loads newer than this are checked
+    through_load_id bigint not null,   -- the newest load in staging when the run started
+    from_date       text not null,     -- fact_daily_balance rows from this day on are checked
+    as_of_date      text,              -- the latest invoice day when the run started
+    updated_at      text not null
+)"""
+SCOPE_DAYS_DDL = """
+create table if not exists monitor_scope_days (
+    balance_date    text not null,     -- restated days before from_date (this run's scope)
+    organization_id bigint not null,
+    primary key (balance_date, organization_id)
+)"""
+STAGING_TABLES = ("stg_invoices", "stg_organizations")
+_THIS_RUN = f"(select {{column}} from monitor_scope where scope_name = '{THIS_RUN}')"
+#: The GX query assets of the new-data checkpoints: table -> the rows this run checks.
+SCOPED_QUERIES = {
+    **{
+        table: f"select * from {table} where _load_id > {_THIS_RUN.format(column='after_load_id')}"
+        for table in STAGING_TABLES
+    },
+    "fact_daily_balance": (
+        "select * from fact_daily_balance where balance_date >= "
+        + _THIS_RUN.format(column="from_date")
+        + " union all select fact_daily_balance.* from monitor_scope_days"
+        " inner join fact_daily_balance"
+        " on fact_daily_balance.balance_date = monitor_scope_days.balance_date"
+        " and fact_daily_balance.organization_id = monitor_scope_days.organization_id"
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What this run checks (see the module docstring)."""
+
+    whole: bool
+    reason: str
+    after_load_id: int
+    through_load_id: int
+    from_date: str
+    as_of: str | None = None
+    restated: tuple[tuple[str, int], ...] = ()  # (balance_date, organization_id)
+
+    def describe(self) -> str:
+        if self.whole:
+            return f"checking whole tables ({self.reason})"
+        tails = len({org for _, org in self.restated})
+        return (f"checking loads after {self.after_load_id} (through {self.through_load_id}), "
+                f"fact_daily_balance from {self.from_date}"
+                + (f" and {len(self.restated)} restated day(s) of {tails} organization(s)"
+                   if tails else ""))
+
+
+def ensure_tables(conn: Connection) -> None:
+    conn.execute(SCOPE_DDL)
+    conn.execute(SCOPE_DAYS_DDL)
+
+
+def _last_passed_load(conn: Connection) -> int | None:
+    row = conn.execute(
+        "select through_load_id from monitor_scope where scope_name = ?", (LAST_PASSED,)
+    ).fetchone()
+    return None if row is None else int(row[0])
+
+
+def _newest_load(conn: Connection) -> int:
+    return max(
+        int(conn.scalar(f"select coalesce(max(_load_id), 0) from {table}") or 0)
+        for table in STAGING_TABLES
+    )
+
+
+def _days(first: str, before: str) -> list[str]:
+    """ISO days from ``first`` up to the day before ``before``."""
+    start, stop = date.fromisoformat(first), date.fromisoformat(before)
+    return [(start + timedelta(days=n)).isoformat() for n in range((stop - start).days)]
+
+
+def plan_scope(
+    conn: Connection, as_of: str | None, first_day: str | None, *, full_check: bool = False
+) -> Scope:
+    """This run's scope: whole tables, or the loads and days since the last passing run.
+
+    ``first_day`` is the first evaluated day of the swing window (None: no new day).
+    """
+    ensure_tables(conn)
+    through = _newest_load(conn)
+    after = _last_passed_load(conn)
+    if full_check or after is None or as_of is None:
+        reason = ("--full-check" if full_check else "no run has passed yet" if after is None
+                  else "no as-of date")
+        return Scope(True, reason, 0, through, WHOLE_HISTORY, as_of)
+    # from the day before the first evaluated day: the swing check compares with it
+    from_date = (date.fromisoformat(min(first_day or as_of, as_of)) - timedelta(days=1)).isoformat()
+    changed = conn.execute(
+        "select organization_id, min(created_date) from stg_invoices "
+        "where _load_id > ? and created_date < ? group by organization_id",
+        (after, from_date),
+    ).fetchall()
+    restated = tuple(
+        (day, int(org)) for org, first in changed for day in _days(first, from_date)
+    )
+    return Scope(False, "new data", after, through, from_date, as_of, restated)
+
+
+def write_scope(conn: Connection, scope: Scope) -> None:
+    """Store ``scope`` as ``this_run`` (what the GX query assets read); one transaction."""
+    with conn.transaction():
+        conn.execute("delete from monitor_scope_days")
+        conn.executemany(
+            "insert into monitor_scope_days (balance_date, organization_id) values (?, ?)",
+            scope.restated,
+        )
+        _upsert(conn, THIS_RUN, scope)
+
+
+def mark_passed(conn: Connection, scope: Scope) -> None:
+    """Record that every load up to ``scope.through_load_id`` has been checked."""
+    with conn.transaction():
+        _upsert(conn, LAST_PASSED, scope)
+
+
+def _upsert(conn: Connection, name: str, scope: Scope) -> None:
+    conn.execute(
+        """
+        insert into monitor_scope (scope_name, after_load_id, through_load_id, from_date,
+            as_of_date, updated_at) values (?, ?, ?, ?, ?, ?)
+        on conflict (scope_name) do update set
+            after_load_id = excluded.after_load_id, through_load_id = excluded.through_load_id,
+            from_date = excluded.from_date, as_of_date = excluded.as_of_date,
+            updated_at = excluded.updated_at
+        """,
+        (name, scope.after_load_id, scope.through_load_id, scope.from_date, scope.as_of,
+         utc_now()),
+    )
