@@ -7,9 +7,11 @@ its own error messages; these functions add one closing line and return an exit 
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 
 from balancewatch import exit_codes
@@ -17,6 +19,16 @@ from balancewatch.settings import DBT_DIR, export_warehouse
 from balancewatch.warehouse import DBT_TARGETS, Warehouse, parse
 
 RAW_TABLES = ("organizations", "invoices")
+#: One row per successful whole-project build: the newest load it had seen when it started and
+#: its as-of date. The next incremental build tests only the rows built since (dbt/macros/test_scope.sql).
+BUILD_LOG_SQL = """
+create table if not exists build_log (
+    load_id     integer not null,
+    as_of_date  text,
+    built_at    text not null,
+    full_refresh integer not null
+)
+"""
 WarehouseSetting = str | os.PathLike[str] | Warehouse
 
 
@@ -72,8 +84,9 @@ def build(
 ) -> int:
     """Seed, build and test every dbt model (or ``select``) on ``warehouse``; an exit status.
 
-    ``full_refresh`` rebuilds the incremental ``fact_daily_balance`` from scratch (needed after
-    editing ``dbt/seeds/balance_rules.csv``). Returns ``BAD_INPUT`` when the warehouse holds no
+    ``full_refresh`` rebuilds the incremental models from scratch (needed after editing
+    ``dbt/seeds/balance_rules.csv``). A whole-project incremental build tests only the rows built
+    since the last successful one (recorded in table ``build_log``). Returns ``BAD_INPUT`` when the warehouse holds no
     loaded raw tables, ``CRITICAL_FAILURE`` when a model or a dbt test fails.
     """
     missing = missing_raw_tables(warehouse)
@@ -89,7 +102,49 @@ def build(
         args.append("--full-refresh")
     if select:
         args += ["--select", select]
-    return run_dbt(args, warehouse, target_path=target_path)
+        return run_dbt(args, warehouse, target_path=target_path)
+    newest_load, scope = _test_scope(warehouse, full_refresh)
+    if scope is not None:
+        args += ["--vars", json.dumps({"test_scope": scope})]
+    status = run_dbt(args, warehouse, target_path=target_path)
+    if status == exit_codes.OK:
+        _record_build(warehouse, newest_load, full_refresh)
+    return status
+
+
+def _test_scope(warehouse: WarehouseSetting, full_refresh: bool) -> tuple[int, dict | None]:
+    """The newest load now, and the dbt tests' scope (the last successful build's marker; None:
+    test whole tables)."""
+    conn = parse(warehouse).connect()
+    try:
+        newest_load = conn.scalar("select coalesce(max(load_id), 0) from load_log") or 0
+        if full_refresh or "build_log" not in conn.table_names():
+            return newest_load, None
+        last = conn.execute(
+            "select load_id, as_of_date from build_log order by load_id desc, built_at desc limit 1"
+        ).fetchone()
+    finally:
+        conn.close()
+    if last is None or last[1] is None:
+        return newest_load, None
+    return newest_load, {"since_load_id": int(last[0]), "as_of_date": str(last[1])}
+
+
+def _record_build(warehouse: WarehouseSetting, newest_load: int, full_refresh: bool) -> None:
+    """After a successful whole-project build: remember what it covered (see BUILD_LOG_SQL)."""
+    conn = parse(warehouse).connect()
+    try:
+        with conn.transaction():
+            conn.execute(BUILD_LOG_SQL)
+            as_of = conn.scalar("select max(balance_date) from fact_daily_balance")
+            conn.execute(
+                "insert into build_log (load_id, as_of_date, built_at, full_refresh) "
+                "values (?, ?, ?, ?)",
+                (newest_load, as_of, datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+                 int(full_refresh)),
+            )
+    finally:
+        conn.close()
 
 
 def docs_generate(warehouse: WarehouseSetting, *, target_path: Path | None = None) -> int:

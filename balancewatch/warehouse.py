@@ -191,7 +191,12 @@ class Connection:
     def table_names(self) -> set[str]:
         """Tables and views of schema ``main``."""
         if self.kind == SQLITE:
-            return {r[0] for r in self.execute("select name from sqlite_master")}
+            return {
+                r[0]
+                for r in self.execute(
+                    "select name from sqlite_master where type in ('table', 'view')"
+                )
+            }
         rows = self.execute(
             "select table_name from information_schema.tables where table_schema = ?", (SCHEMA,)
         )

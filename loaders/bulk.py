@@ -37,6 +37,13 @@ def start(conn: Connection) -> None:
     conn.execute(load_log_sql(conn.kind))
 
 
+def finish(conn: Connection) -> None:
+    """Before the delivery's commit: index ``_load_id`` of the raw tables (a no-op once it exists;
+    on a first load the index is built once, after the bulk insert)."""
+    for spec in TABLES:
+        conn.execute(spec.load_id_index_sql())
+
+
 def write_rows(
     conn: Connection, spec: TableSpec, rows: Iterable[tuple[object, ...]], *, into_empty: bool
 ) -> int:

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from balancewatch.warehouse import Connection, Warehouse, parse
-from loaders.bulk import DuplicateKey, start, write_rows
+from loaders.bulk import DuplicateKey, finish, start, write_rows
 from loaders.duplicates import find_repeated_keys
 from loaders.errors import DeliveryRejected, ProblemCollector, ValueProblem
 from loaders.reader import ReadCount, read_rows
@@ -227,6 +227,7 @@ def _load_in_transaction(
             )
         problems.raise_if_any()
         _reject_repeated_keys(pending, report)
+        finish(conn)
         conn.commit()
     except BaseException:
         conn.rollback()

@@ -58,6 +58,12 @@ class TableSpec:
         body = ",\n    ".join(defs)
         return f"create table if not exists {self.name} (\n    {body}\n)"
 
+    def load_id_index_sql(self) -> str:
+        """``create index if not exists`` on ``_load_id`` (dbt's incremental models read the rows
+        of new loads through it). The loader creates it after writing a delivery, so that a first
+        bulk load into an empty table builds it once instead of maintaining it row by row."""
+        return f"create index if not exists {self.name}___load_id on {self.name} (_load_id)"
+
     def insert_sql(self) -> str:
         """A plain insert (for an empty table: faster than the upsert)."""
         names = [c.name for c in self.columns] + ["_load_id"]

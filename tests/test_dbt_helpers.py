@@ -20,6 +20,7 @@ from loaders import load_delivery
 FIXTURES = Path(__file__).parent / "fixtures"
 DELIVERY_1 = FIXTURES / "dbt_delivery1"
 DELIVERY_2 = FIXTURES / "dbt_delivery2"
+DELIVERY_3 = FIXTURES / "dbt_delivery3"  # organizations only: delivers orphans 999 and 888
 MODELS = (
     "stg_organizations",
     "stg_invoices",

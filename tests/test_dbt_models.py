@@ -13,6 +13,8 @@ Delivery 2 (tests/fixtures/dbt_delivery2), as-of date 2024-01-07:
   inv 4 credited -> paid (+50 on Jan 3, a restated past day); inv 9 org 101 paid 10 USD Jan 7;
   inv 10 org -202 paid 9.20 EUR @ 0.92 = +10 on Jan 2 (late, before its first day);
   inv 11 new orphan org 888 refunded 5 USD on 2024-01-06T00:00:00.000Z.
+Delivery 3 (tests/fixtures/dbt_delivery3): organizations.csv only, delivering orphans 999 and 888
+  (their invoices 8 and 11 stop being orphans; balances unchanged).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import pytest
 from test_dbt_helpers import (
     DELIVERY_1,
     DELIVERY_2,
+    DELIVERY_3,
     MODELS,
     daily_balance,
     load,
@@ -243,6 +246,72 @@ def test_incremental_build_equals_full_refresh(second_delivery: dict[str, Path],
     incremental = table(second_delivery["incremental"], model)
     assert incremental  # not trivially equal
     assert incremental == table(second_delivery["full_refresh"], model)
+
+
+@pytest.fixture(scope="module")
+def organizations_delivery(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Deliveries 1, 2 and 3 (organizations only) each built incrementally; a full-refresh copy."""
+    warehouse = tmp_path_factory.mktemp("organizations_only") / "warehouse.db"
+    for delivery in (DELIVERY_1, DELIVERY_2, DELIVERY_3):
+        load(delivery, warehouse)
+        assert run_build(warehouse) == exit_codes.OK
+    refreshed = tmp_path_factory.mktemp("organizations_only_refresh") / "warehouse.db"
+    shutil.copy(warehouse, refreshed)
+    assert run_build(refreshed, full_refresh=True) == exit_codes.OK
+    return {"incremental": warehouse, "full_refresh": refreshed}
+
+
+def test_delivered_organizations_stop_being_orphans(organizations_delivery: dict[str, Path]):
+    warehouse = organizations_delivery["incremental"]
+    assert query(
+        warehouse, "select invoice_id, is_orphan from fact_invoices where invoice_id in (8, 11) "
+        "order by invoice_id"
+    ) == [(8, 0), (11, 0)]
+    assert query(warehouse, "select count(*) from fact_invoices where is_orphan = 1") == [(0,)]
+    dimension = query(
+        warehouse,
+        "select organization_id, is_orphan, created_date, active_contract_count, invoice_count, "
+        "current_balance_usd from dim_organizations where organization_id in (888, 999) "
+        "order by organization_id",
+    )
+    assert dimension == [
+        (888, 0, "2024-01-06", 1, 1, pytest.approx(-5.0)),
+        (999, 0, "2023-12-30", 4, 1, pytest.approx(100.0)),
+    ]
+    assert_balances(daily_balance(warehouse), EXPECTED_AFTER_DELIVERY_2)
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_organizations_only_delivery_equals_full_refresh(
+    organizations_delivery: dict[str, Path], model: str
+):
+    incremental = table(organizations_delivery["incremental"], model)
+    assert incremental
+    assert incremental == table(organizations_delivery["full_refresh"], model)
+
+
+def test_bad_new_invoice_fails_an_incremental_build_until_fixed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+):
+    """dbt tests on an incremental run cover the new rows; a failed build's rows are tested
+    again by the next build (nothing is recorded as tested)."""
+    warehouse = tmp_path / "warehouse.db"
+    load(DELIVERY_1, warehouse)
+    assert run_build(warehouse) == exit_codes.OK
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    header, *_ = (DELIVERY_2 / "invoices_delta.csv").read_text().splitlines()
+    (bad / "invoices_bad.csv").write_text(
+        header + "\n"  # fx_rate 0: amount_usd is NULL
+        "12,8817975702393619368,7012,101,-42,paid,USD,USD,card,10.00,10,0.00000000,1.00000000,"
+        "2024-01-06T10:00:00.000Z\n"
+    )
+    load(bad, warehouse)
+    capsys.readouterr()
+    assert run_build(warehouse) == exit_codes.CRITICAL_FAILURE
+    assert "not_null_stg_invoices_amount_usd" in capsys.readouterr().out
+    assert run_build(warehouse) == exit_codes.CRITICAL_FAILURE  # still caught on the next run
+    assert "not_null_stg_invoices_amount_usd" in capsys.readouterr().out
 
 
 def test_rebuild_without_new_delivery_changes_nothing(tmp_path: Path):

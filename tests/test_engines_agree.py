@@ -21,7 +21,14 @@ from monitors.gx_context import REPO_ROOT
 from monitors.gx_setup import _committed_files
 from monitors.run import run_monitor
 from tests.conftest import ENGINES, copied_warehouse, fresh_warehouse
-from tests.test_dbt_helpers import DELIVERY_1, DELIVERY_2, MODELS, daily_balance, table
+from tests.test_dbt_helpers import (
+    DELIVERY_1,
+    DELIVERY_2,
+    DELIVERY_3,
+    MODELS,
+    daily_balance,
+    table,
+)
 from tests.test_dbt_models import EXPECTED_AFTER_DELIVERY_2, assert_balances
 
 pytestmark = pytest.mark.skipif(
@@ -106,9 +113,10 @@ def test_the_same_watermark(sample_on_both: dict[str, Warehouse]) -> None:
 def test_incremental_build_on_postgresql_equals_full_refresh_and_the_expected_balances(
     tmp_path: Path,
 ) -> None:
-    """The dbt tests' two deliveries (tests/test_dbt_models.py), on PostgreSQL."""
+    """The dbt tests' deliveries (tests/test_dbt_models.py), on PostgreSQL; the third one holds
+    organizations only and turns orphans into non-orphans."""
     with fresh_warehouse(POSTGRES, tmp_path) as pg:
-        for delivery in (DELIVERY_1, DELIVERY_2):
+        for delivery in (DELIVERY_1, DELIVERY_2, DELIVERY_3):
             load_delivery(delivery, pg, show_progress=False)
             assert build(pg, target_path=tmp_path / "dbt") == 0
         assert_balances(daily_balance(pg), EXPECTED_AFTER_DELIVERY_2)

@@ -6,20 +6,65 @@
 --     sums micro-USD rounded per invoice).
 -- A series' first day is its row without previous_balance_usd; assert_daily_balance_rolls_forward
 -- checks that only the first row lacks one and that the days in between are all there.
--- Returns the offending organizations.
+-- On an incremental run (macros/test_scope.sql) it checks the organizations whose rows the run
+-- rebuilt with a change: those with invoices of newer loads, and those with a rebuilt row that
+-- moves the balance or starts a series; the rows of every other organization are carried forward
+-- (balance unchanged, checked by the roll-forward test). Returns the offending organizations.
+{%- set scope = test_scope() %}
 with
+
+checked as (
+    select organization_id, balance_date, daily_change_usd, balance_usd, previous_balance_usd
+    from {{ rebuilt_rows(ref('fact_daily_balance'), 'checked_rows') }}
+),
+
+{% if scope is not none %}
+checked_organizations as (
+    select organization_id
+    from {{ ref('fact_invoices') }}
+    where _load_id > {{ scope['since_load_id'] | int }}
+    union
+    select organization_id
+    from checked
+    where daily_change_usd <> 0 or previous_balance_usd is null
+),
+
+invoices as (
+    select organization_id, created_date, balance_effect_usd
+    from {{ ref('fact_invoices') }}
+    where organization_id in (select organization_id from checked_organizations)
+),
+
+as_of as (
+    -- invoices of older loads fall on or before the last build's as-of date (created_at never
+    -- changes: see fact_daily_balance)
+    select max(day) as as_of_date
+    from (
+        select max(created_date) as day
+        from {{ ref('fact_invoices') }}
+        where _load_id > {{ scope['since_load_id'] | int }}
+        union all
+        select '{{ scope["as_of_date"] }}' as day
+    ) as days
+),
+{% else %}
+invoices as (
+    select organization_id, created_date, balance_effect_usd
+    from {{ ref('fact_invoices') }}
+),
+
+as_of as (
+    select max(created_date) as as_of_date from {{ ref('fact_invoices') }}
+),
+{% endif %}
 
 invoice_totals as (
     select
         organization_id,
         min(created_date) as first_invoice_date,
         sum(balance_effect_usd) as balance_effect_usd
-    from {{ ref('fact_invoices') }}
+    from invoices
     group by organization_id
-),
-
-as_of as (
-    select max(created_date) as as_of_date from {{ ref('fact_invoices') }}
 ),
 
 closing as (
@@ -29,9 +74,20 @@ closing as (
 ),
 
 opening as (
+    -- first days among the checked rows, and the stored row of each first invoice day
     select organization_id, min(balance_date) as first_balance_date
-    from {{ ref('fact_daily_balance') }}
-    where previous_balance_usd is null
+    from (
+        select organization_id, balance_date
+        from checked
+        where previous_balance_usd is null
+        union all
+        select stored.organization_id, stored.balance_date
+        from invoice_totals
+        inner join {{ ref('fact_daily_balance') }} as stored
+            on stored.balance_date = invoice_totals.first_invoice_date
+            and stored.organization_id = invoice_totals.organization_id
+        where stored.previous_balance_usd is null
+    ) as first_days
     group by organization_id
 ),
 

@@ -6,7 +6,10 @@
     materialized='incremental',
     incremental_strategy='delete+insert',
     unique_key='invoice_id',
-    post_hook=["{{ create_index(this, ['invoice_id'], unique=true) }}"],
+    post_hook=[
+        "{{ create_index(this, ['invoice_id'], unique=true) }}",
+        "{{ create_index(this, ['_load_id']) }}",
+    ],
 ) }}
 
 with

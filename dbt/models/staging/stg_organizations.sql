@@ -7,7 +7,10 @@
     materialized='incremental',
     incremental_strategy='delete+insert',
     unique_key='organization_id',
-    post_hook=["{{ create_index(this, ['organization_id'], unique=true) }}"],
+    post_hook=[
+        "{{ create_index(this, ['organization_id'], unique=true) }}",
+        "{{ create_index(this, ['_load_id']) }}",
+    ],
 ) }}
 
 with
