@@ -20,7 +20,8 @@ from balancewatch.warehouse import DBT_TARGETS, Warehouse, parse
 
 RAW_TABLES = ("organizations", "invoices")
 #: One row per successful whole-project build: the newest load it had seen when it started and
-#: its as-of date. The next incremental build tests only the rows built since (dbt/macros/test_scope.sql).
+#: its as-of date. The next incremental build tests only the rows built since
+#: (dbt/macros/test_scope.sql).
 BUILD_LOG_SQL = """
 create table if not exists build_log (
     load_id     integer not null,
@@ -86,8 +87,8 @@ def build(
 
     ``full_refresh`` rebuilds the incremental models from scratch (needed after editing
     ``dbt/seeds/balance_rules.csv``). A whole-project incremental build tests only the rows built
-    since the last successful one (recorded in table ``build_log``). Returns ``BAD_INPUT`` when the warehouse holds no
-    loaded raw tables, ``CRITICAL_FAILURE`` when a model or a dbt test fails.
+    since the last successful one (recorded in table ``build_log``). Returns ``BAD_INPUT`` when
+    the warehouse holds no loaded raw tables, ``CRITICAL_FAILURE`` when a model or a dbt test fails.
     """
     missing = missing_raw_tables(warehouse)
     if missing:
