@@ -63,6 +63,10 @@ def run_dbt(
             "--target", DBT_TARGETS[target.kind]]
     if target_path is not None:
         argv += ["--target-path", str(target_path), "--log-path", str(target_path / "logs")]
+    # Always a full parse: each incremental build passes a different --vars test_scope (which
+    # invalidates dbt's partial-parse cache anyway), and a cache written by an older checkout
+    # can miss macros this one overrides ('rebuilt_rows_predicate' is undefined).
+    argv.append("--no-partial-parse")
     if not sys.stdout.isatty():  # logs and pipes get plain text, not ANSI colour codes
         argv.append("--no-use-colors")
     result = dbtRunner().invoke(argv)

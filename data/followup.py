@@ -84,9 +84,13 @@ def follow_up_for(
 
 
 def status_changes(run: Run, plan: OrgPlan, base: list[Invoice], days: int) -> list[Invoice]:
-    """Recent unsettled invoices that got settled, and a few recent payments refunded."""
+    """Recent unsettled invoices that got settled, and a few recent payments refunded.
+
+    Each invoice draws its numbers once, whatever ``days``: the changes of a shorter follow-up
+    are a subset of a longer one's, so the delta of day K alone is what day K adds.
+    """
     end_day = run.cal.end_day
-    rng = random.Random(ids.seed_for(run.seed, 5, days, plan.index))
+    rng = random.Random(ids.seed_for(run.seed, 5, plan.index))
     settle = min(0.9, 0.12 * days)
     refund = min(0.05, 0.002 * days)
     changed = []
