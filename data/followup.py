@@ -27,6 +27,11 @@ if TYPE_CHECKING:
 
 UNSETTLED = frozenset(("open", "awaiting_payment", "pending", "processing"))
 SETTLE_WINDOW_DAYS = 30
+#: Daily chance that an unsettled invoice of the last SETTLE_WINDOW_DAYS days settles, and that a
+#: payment of the last REFUND_WINDOW_DAYS days is refunded: a day's delivery is mostly that day's
+#: new invoices plus a few thousand status changes at full scale (~7k invoices on a typical day).
+SETTLE_PER_DAY = 0.03
+REFUND_PER_DAY = 0.001
 REFUND_WINDOW_DAYS = 60
 
 
@@ -91,8 +96,8 @@ def status_changes(run: Run, plan: OrgPlan, base: list[Invoice], days: int) -> l
     """
     end_day = run.cal.end_day
     rng = random.Random(ids.seed_for(run.seed, 5, plan.index))
-    settle = min(0.9, 0.12 * days)
-    refund = min(0.05, 0.002 * days)
+    settle = min(0.9, SETTLE_PER_DAY * days)
+    refund = min(0.05, REFUND_PER_DAY * days)
     changed = []
     for inv in base:
         if inv.day <= end_day - REFUND_WINDOW_DAYS:

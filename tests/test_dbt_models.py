@@ -99,18 +99,24 @@ def first_delivery(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return warehouse
 
 
-@pytest.fixture(scope="module")
-def second_delivery(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """Delivery 1 built, delivery 2 loaded and built incrementally; and a full-refresh copy."""
-    warehouse = tmp_path_factory.mktemp("incremental") / "warehouse.db"
-    load(DELIVERY_1, warehouse)
-    assert run_build(warehouse) == exit_codes.OK
-    load(DELIVERY_2, warehouse)
-    assert run_build(warehouse) == exit_codes.OK
-    refreshed = tmp_path_factory.mktemp("full_refresh") / "warehouse.db"
+def built_incrementally(
+    factory: pytest.TempPathFactory, name: str, deliveries: tuple[Path, ...]
+) -> dict[str, Path]:
+    """Each delivery loaded and built incrementally in turn; and a full-refresh copy."""
+    warehouse = factory.mktemp(name) / "warehouse.db"
+    for delivery in deliveries:
+        load(delivery, warehouse)
+        assert run_build(warehouse) == exit_codes.OK
+    refreshed = factory.mktemp(f"{name}_refresh") / "warehouse.db"
     shutil.copy(warehouse, refreshed)
     assert run_build(refreshed, full_refresh=True) == exit_codes.OK
     return {"incremental": warehouse, "full_refresh": refreshed}
+
+
+@pytest.fixture(scope="module")
+def second_delivery(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Delivery 1 built, delivery 2 loaded and built incrementally; and a full-refresh copy."""
+    return built_incrementally(tmp_path_factory, "incremental", (DELIVERY_1, DELIVERY_2))
 
 
 @pytest.mark.parametrize(
@@ -251,14 +257,9 @@ def test_incremental_build_equals_full_refresh(second_delivery: dict[str, Path],
 @pytest.fixture(scope="module")
 def organizations_delivery(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """Deliveries 1, 2 and 3 (organizations only) each built incrementally; a full-refresh copy."""
-    warehouse = tmp_path_factory.mktemp("organizations_only") / "warehouse.db"
-    for delivery in (DELIVERY_1, DELIVERY_2, DELIVERY_3):
-        load(delivery, warehouse)
-        assert run_build(warehouse) == exit_codes.OK
-    refreshed = tmp_path_factory.mktemp("organizations_only_refresh") / "warehouse.db"
-    shutil.copy(warehouse, refreshed)
-    assert run_build(refreshed, full_refresh=True) == exit_codes.OK
-    return {"incremental": warehouse, "full_refresh": refreshed}
+    return built_incrementally(
+        tmp_path_factory, "organizations_only", (DELIVERY_1, DELIVERY_2, DELIVERY_3)
+    )
 
 
 def test_delivered_organizations_stop_being_orphans(organizations_delivery: dict[str, Path]):

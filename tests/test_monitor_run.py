@@ -219,7 +219,8 @@ def test_more_swings_than_the_result_lists_are_all_recorded(tmp_path, project, m
         ("update stg_invoices set invoice_id = null where rowid = 1",
          "critical expect_column_values_to_not_be_null [invoice_id]"),
         ("insert into fact_daily_balance select * from fact_daily_balance where rowid = 5",
-         "critical expect_compound_columns_to_be_unique [organization_id, balance_date]"),
+         "critical unexpected_rows_by_dialect_expectation "
+         "[The key (balance_date, organization_id) is unique]: observed 1"),
         ("update stg_invoices set amount = -5 where rowid = 2",
          "critical expect_column_values_to_be_between [amount]"),
     ],
