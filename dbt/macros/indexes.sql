@@ -2,19 +2,20 @@
   `create index if not exists`, for post-hooks. dbt-sqlite ignores the `indexes` model config, and
   SQLite wants the schema on the index name rather than on the table.
 #}
-{% macro create_index(relation, columns, unique=false) -%}
-    {{ return(adapter.dispatch('create_index', 'balancewatch')(relation, columns, unique)) }}
+{% macro create_index(relation, columns, unique=false, name=none) -%}
+    {%- set index_name = name or (relation.identifier ~ '__' ~ (columns | join('__'))) -%}
+    {{ return(adapter.dispatch('create_index', 'balancewatch')(relation, columns, unique, index_name)) }}
 {%- endmacro %}
 
-{% macro sqlite__create_index(relation, columns, unique) -%}
+{% macro sqlite__create_index(relation, columns, unique, index_name) -%}
     create {% if unique %}unique {% endif %}index if not exists
-        {{ relation.schema }}.{{ relation.identifier }}__{{ columns | join('__') }}
+        {{ relation.schema }}.{{ index_name }}
         on {{ relation.identifier }} ({{ columns | join(', ') }})
 {%- endmacro %}
 
-{% macro default__create_index(relation, columns, unique) -%}
+{% macro default__create_index(relation, columns, unique, index_name) -%}
     create {% if unique %}unique {% endif %}index if not exists
-        {{ relation.identifier }}__{{ columns | join('__') }}
+        {{ index_name }}
         on {{ relation }} ({{ columns | join(', ') }})
 {%- endmacro %}
 
@@ -23,8 +24,7 @@
   to a backup, dropped after the post-hooks): an index of the same name on the backup would make
   `if not exists` skip the new table. Drop such a stale index first.
 #}
-{% macro postgres__create_index(relation, columns, unique) -%}
-    {%- set index_name = relation.identifier ~ '__' ~ (columns | join('__')) -%}
+{% macro postgres__create_index(relation, columns, unique, index_name) -%}
     {%- set qualified = relation.schema ~ '.' ~ index_name -%}
     do $$
     begin

@@ -4,12 +4,13 @@
 --     as-of date (the latest invoice day in the warehouse), with no row after it;
 --   * the balance on the as-of date equals the sum of its balance_effect_usd (to a cent: the fact
 --     sums micro-USD rounded per invoice).
--- A series' first day is its row without previous_balance_usd; assert_daily_balance_rolls_forward
--- checks that only the first row lacks one and that the days in between are all there.
+-- A series' first day is its row without previous_balance_usd; the monitor's fact_daily_balance
+-- suite checks that only the first row lacks one and that the days in between are all there.
 -- On an incremental run (macros/test_scope.sql) it checks the organizations whose rows the run
 -- rebuilt with a change: those with invoices of newer loads, and those with a rebuilt row that
 -- moves the balance or starts a series; the rows of every other organization are carried forward
--- (balance unchanged, checked by the roll-forward test). Returns the offending organizations.
+-- (balance unchanged, checked by the monitor's roll-forward check). Returns the offending
+-- organizations.
 {%- set scope = test_scope() %}
 with
 

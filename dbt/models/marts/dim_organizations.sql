@@ -43,7 +43,9 @@ organizations as (
 ),
 
 invoices as (
-    select * from {{ ref('fact_invoices') }}
+    -- only columns of index fact_invoices__by_organization: the rows are never read
+    select organization_id, created_date, status, amount_usd, balance_effect_usd, _load_id
+    from {{ ref('fact_invoices') }}
     where organization_id in (select organization_id from changed_organizations)
 ),
 
@@ -54,7 +56,8 @@ organizations as (
 ),
 
 invoices as (
-    select * from {{ ref('fact_invoices') }}
+    select organization_id, created_date, status, amount_usd, balance_effect_usd, _load_id
+    from {{ ref('fact_invoices') }}
 ),
 
 {% endif %}
