@@ -30,7 +30,7 @@ from monitors.digest import Digest, SwingAlert
 from monitors.docs_site import SITE_DIR
 from monitors.results import SuiteSummary, summarize_suite
 from monitors.run_ledger import MonitorRun, active_run
-from monitors.scope import Scope, mark_passed, plan_scope, write_scope
+from monitors.scope import Scope, latest_invoice_day, mark_passed, plan_scope, write_scope
 from monitors.state import DEFAULT_FIRST_RUN_DAYS, Window, evaluation_window, last_evaluated
 
 REQUIRED_TABLES = ("stg_invoices", "stg_organizations", "fact_daily_balance")
@@ -80,7 +80,7 @@ def _inspect_warehouse(warehouse: Warehouse) -> tuple[str | None, str | None]:
                 f"the warehouse {warehouse} has no {', '.join(missing)}: "
                 "run `balancewatch build` first"
             )
-        as_of = conn.execute("select max(created_date) from stg_invoices").fetchone()[0]
+        as_of = latest_invoice_day(conn, "monitor_scope" in names)
         last = last_evaluated(conn) if "monitor_state" in names else None
     except database_errors() as exc:
         raise BadInput(f"cannot read the warehouse {warehouse}: {exc}") from exc

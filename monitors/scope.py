@@ -53,9 +53,11 @@ SCOPED_QUERIES = {
     "fact_daily_balance": (
         "select * from fact_daily_balance where balance_date >= "
         + _THIS_RUN.format(column="from_date")
+        # CROSS JOIN keeps monitor_scope_days as the outer loop on SQLite (an inner join there
+        # scanned the 20M-row fact for 94k keys: 4 s); other engines plan it as an inner join
         + " union all select fact_daily_balance.* from monitor_scope_days"
-        " inner join fact_daily_balance"
-        " on fact_daily_balance.balance_date = monitor_scope_days.balance_date"
+        " cross join fact_daily_balance"
+        " where fact_daily_balance.balance_date = monitor_scope_days.balance_date"
         " and fact_daily_balance.organization_id = monitor_scope_days.organization_id"
     ),
 }
@@ -93,6 +95,27 @@ def _last_passed_load(conn: Connection) -> int | None:
         "select through_load_id from monitor_scope where scope_name = ?", (LAST_PASSED,)
     ).fetchone()
     return None if row is None else int(row[0])
+
+
+def latest_invoice_day(conn: Connection, has_scope_table: bool = True) -> str | None:
+    """The as-of date: the latest ``stg_invoices.created_date``.
+
+    After a passing run, from its as-of date and the invoices of newer loads only (through the
+    ``_load_id`` index; an invoice's ``created_at`` never changes, as the dbt models assume), not
+    a scan of every invoice (1.5 s at 12.7M).
+    """
+    row = None
+    if has_scope_table:
+        row = conn.execute(
+            "select through_load_id, as_of_date from monitor_scope where scope_name = ?",
+            (LAST_PASSED,),
+        ).fetchone()
+    if row is None or row[1] is None:
+        return conn.scalar("select max(created_date) from stg_invoices")
+    newer = conn.scalar(
+        "select max(created_date) from stg_invoices where _load_id > ?", (int(row[0]),)
+    )
+    return max(row[1], newer) if newer else row[1]
 
 
 def _newest_load(conn: Connection) -> int:

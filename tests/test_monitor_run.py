@@ -131,7 +131,8 @@ def test_new_days_only_catch_up_and_no_duplicate_alerts(tmp_path, project):
     invoices += [(100_000 + o * 1000 + d, o, day(d), "paid", 100.0) for o in ORGS
                  for d in (41, 42, 43)]
     invoices.append((2, 102, day(41), "refunded", 12_000.0))  # day 41: sign flip
-    write_warehouse(wh, invoices)
+    loads = {inv[0]: 2 for inv in invoices if inv[2] >= day(41)}  # a delivery is a new load
+    write_warehouse(wh, invoices, loads)
     report, out = run(wh, project)
     assert (report.window.first_day, report.window.days) == (day(41), 3)
     assert report.new_alerts == 1 and len(alerts(wh)) == 2
@@ -140,7 +141,8 @@ def test_new_days_only_catch_up_and_no_duplicate_alerts(tmp_path, project):
     invoices += [(100_000 + o * 1000 + d, o, day(d), "paid", 100.0) for o in ORGS
                  for d in range(44, 49)]
     invoices.append((3, 103, day(46), "paid", 50_000.0))  # day 46: big payment
-    write_warehouse(wh, invoices)
+    loads.update({inv[0]: 3 for inv in invoices if inv[2] >= day(44)})
+    write_warehouse(wh, invoices, loads)
     report, out = run(wh, project)
     assert (report.window.first_day, report.window.days) == (day(44), 5)
     assert [a[:2] for a in alerts(wh)] == [(101, day(35)), (102, day(41)), (103, day(46))]
