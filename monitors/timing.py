@@ -1,8 +1,10 @@
 """Time the monitor on a warehouse: ``python -m monitors.timing WAREHOUSE [--window-start DAY]``.
 
-Prints the wall time of each checkpoint, of the swing expectation alone through GX, and of the
-same check as one raw SQL query through ``sqlite3`` (the floor the expectation is compared with).
-Read-only for the warehouse; validation results go to a scratch copy of the GX context.
+Prints the wall time of each whole-table checkpoint (what a first run or ``--full-check`` runs),
+of the swing expectation alone through GX, and of the same check as one raw SQL query through
+``sqlite3`` (the floor the expectation is compared with). It writes only this run's scope row
+(``monitor_scope``, whole tables), as the monitor does; validation results go to a scratch copy of
+the GX context.
 """
 
 from __future__ import annotations
@@ -37,11 +39,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"timing: warehouse not found: {warehouse}", file=sys.stderr)
         return 2
     os.environ["BALANCEWATCH_WAREHOUSE"] = str(warehouse)
+    from balancewatch.warehouse import export, parse
+
+    export(parse(warehouse))  # the GX data sources read ${BALANCEWATCH_SQLALCHEMY_URL}
 
     import sqlalchemy as sa
 
     from monitors.gx_context import REPO_ROOT, open_context
-    from monitors.gx_setup import _committed_files
+    from monitors.gx_setup import FULL_SUFFIX, _committed_files
+    from monitors.scope import latest_invoice_day, plan_scope, write_scope
     from monitors.suites import SWING_WINDOW_PARAMETER
     from monitors.swing_expectation import (
         METRIC_DEFAULTS,
@@ -55,8 +61,13 @@ def main(argv: list[str] | None = None) -> int:
             shutil.copyfile(path, Path(tmp) / "gx" / rel)
         context = open_context(Path(tmp))
         params = {SWING_WINDOW_PARAMETER: args.window_start or "0000-01-01"}
+        conn = parse(warehouse).connect()
+        try:
+            write_scope(conn, plan_scope(conn, latest_invoice_day(conn), None, full_check=True))
+        finally:
+            conn.close()
         for name in ("staging", "balance"):
-            checkpoint = context.checkpoints.get(name)
+            checkpoint = context.checkpoints.get(name + FULL_SUFFIX)
             seconds = _best_of(1, lambda c=checkpoint: c.run(expectation_parameters=params))
             print(f"checkpoint {name:<8} {seconds:6.2f} s")
         batch = (
