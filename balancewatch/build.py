@@ -38,11 +38,8 @@ def missing_raw_tables(warehouse: WarehouseSetting) -> list[str]:
     target = parse(warehouse)
     if not target.exists():
         return list(RAW_TABLES)
-    conn = target.connect(read_only=True)
-    try:
+    with target.connection(read_only=True) as conn:
         present = conn.table_names()
-    finally:
-        conn.close()
     return [table for table in RAW_TABLES if table not in present]
 
 
@@ -120,16 +117,13 @@ def build(
 def _test_scope(warehouse: WarehouseSetting, full_refresh: bool) -> tuple[int, dict | None]:
     """The newest load now, and the dbt tests' scope (the last successful build's marker; None:
     test whole tables)."""
-    conn = parse(warehouse).connect()
-    try:
+    with parse(warehouse).connection() as conn:
         newest_load = conn.scalar("select coalesce(max(load_id), 0) from load_log") or 0
         if full_refresh or "build_log" not in conn.table_names():
             return newest_load, None
         last = conn.execute(
             "select load_id, as_of_date from build_log order by load_id desc, built_at desc limit 1"
         ).fetchone()
-    finally:
-        conn.close()
     if last is None or last[1] is None:
         return newest_load, None
     return newest_load, {"since_load_id": int(last[0]), "as_of_date": str(last[1])}
@@ -137,19 +131,15 @@ def _test_scope(warehouse: WarehouseSetting, full_refresh: bool) -> tuple[int, d
 
 def _record_build(warehouse: WarehouseSetting, newest_load: int, full_refresh: bool) -> None:
     """After a successful whole-project build: remember what it covered (see BUILD_LOG_SQL)."""
-    conn = parse(warehouse).connect()
-    try:
-        with conn.transaction():
-            conn.execute(BUILD_LOG_SQL)
-            as_of = conn.scalar("select max(balance_date) from fact_daily_balance")
-            conn.execute(
-                "insert into build_log (load_id, as_of_date, built_at, full_refresh) "
-                "values (?, ?, ?, ?)",
-                (newest_load, as_of, datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
-                 int(full_refresh)),
-            )
-    finally:
-        conn.close()
+    with parse(warehouse).connection() as conn, conn.transaction():
+        conn.execute(BUILD_LOG_SQL)
+        as_of = conn.scalar("select max(balance_date) from fact_daily_balance")
+        conn.execute(
+            "insert into build_log (load_id, as_of_date, built_at, full_refresh) "
+            "values (?, ?, ?, ?)",
+            (newest_load, as_of, datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+             int(full_refresh)),
+        )
 
 
 def docs_generate(warehouse: WarehouseSetting, *, target_path: Path | None = None) -> int:

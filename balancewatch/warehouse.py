@@ -124,11 +124,8 @@ class Warehouse:
             statement += sql.SQL(" template {}").format(sql.Identifier(template.dbname))
         with _server(self) as conn:
             conn.execute(statement)
-        conn = self.connect()
-        try:
+        with self.connection() as conn:
             conn.execute(f"create schema if not exists {SCHEMA}")
-        finally:
-            conn.close()
         return True
 
     def drop(self) -> None:
@@ -146,6 +143,15 @@ class Warehouse:
                     sql.Identifier(self.dbname)
                 )
             )
+
+    @contextmanager
+    def connection(self, *, read_only: bool = False) -> Iterator[Connection]:
+        """A :meth:`connect`-ed connection, closed when the ``with`` block ends."""
+        conn = self.connect(read_only=read_only)
+        try:
+            yield conn
+        finally:
+            conn.close()
 
     def connect(self, *, read_only: bool = False) -> Connection:
         """A :class:`Connection` in autocommit mode (transactions are explicit: ``begin``)."""

@@ -207,27 +207,18 @@ def run_monitor(
                     say(line)
     report = _finish(ledger, report, top, say)
     if report.exit_code == OK:
-        _with_connection(warehouse, lambda conn: mark_passed(conn, scope))
+        with warehouse.connection() as conn:
+            mark_passed(conn, scope)
     return report
-
-
-def _with_connection(warehouse: Warehouse, work: Any) -> Any:
-    conn = warehouse.connect()
-    try:
-        return work(conn)
-    finally:
-        conn.close()
 
 
 def _plan_scope(warehouse: Warehouse, as_of: str | None, first_day: str | None,
                 full_check: bool) -> Scope:
     """Plan this run's scope and store it where the GX query assets read it."""
-    def plan(conn: Any) -> Scope:
+    with warehouse.connection() as conn:
         scope = plan_scope(conn, as_of, first_day, full_check=full_check)
         write_scope(conn, scope)
-        return scope
-
-    return _with_connection(warehouse, plan)
+    return scope
 
 
 def _finish(ledger: MonitorRun, report: MonitorReport, top: int, say: Any) -> MonitorReport:

@@ -1,7 +1,7 @@
 """Which rows one monitor run checks: everything once, then only what is new.
 
 A run checks the **whole warehouse** when no earlier run has passed (no critical failure) or when
-asked (``--full-check``): checkpoints ``staging_all`` and ``balance_all`` on whole tables. Every
+asked (``--full-check``): checkpoints ``staging_full`` and ``balance_full`` on whole tables. Every
 other run checks **new data only**: checkpoints ``staging`` and ``balance`` validate GX query
 assets that read this run's scope from ``monitor_scope`` (row ``this_run``):
 
@@ -43,16 +43,22 @@ create table if not exists monitor_scope_days (
     primary key (balance_date, organization_id)
 )"""
 STAGING_TABLES = ("stg_invoices", "stg_organizations")
-_THIS_RUN = f"(select {{column}} from monitor_scope where scope_name = '{THIS_RUN}')"
+
+
+def this_run(column: str) -> str:
+    """SQL for a ``monitor_scope`` column of this run (read by the GX assets and checks)."""
+    return f"(select {column} from monitor_scope where scope_name = '{THIS_RUN}')"
+
+
 #: The GX query assets of the new-data checkpoints: table -> the rows this run checks.
 SCOPED_QUERIES = {
     **{
-        table: f"select * from {table} where _load_id > {_THIS_RUN.format(column='after_load_id')}"
+        table: f"select * from {table} where _load_id > {this_run('after_load_id')}"
         for table in STAGING_TABLES
     },
     "fact_daily_balance": (
         "select * from fact_daily_balance where balance_date >= "
-        + _THIS_RUN.format(column="from_date")
+        + this_run("from_date")
         # CROSS JOIN keeps monitor_scope_days as the outer loop on SQLite (an inner join there
         # scanned the 20M-row fact for 94k keys: 4 s); other engines plan it as an inner join
         + " union all select fact_daily_balance.* from monitor_scope_days"
@@ -90,11 +96,13 @@ def ensure_tables(conn: Connection) -> None:
     conn.execute(SCOPE_DAYS_DDL)
 
 
-def _last_passed_load(conn: Connection) -> int | None:
+def _last_passed(conn: Connection) -> tuple[int, str | None] | None:
+    """(newest load, as-of date) of the last passing run; None before the first one."""
     row = conn.execute(
-        "select through_load_id from monitor_scope where scope_name = ?", (LAST_PASSED,)
+        "select through_load_id, as_of_date from monitor_scope where scope_name = ?",
+        (LAST_PASSED,),
     ).fetchone()
-    return None if row is None else int(row[0])
+    return None if row is None else (int(row[0]), row[1])
 
 
 def latest_invoice_day(conn: Connection, has_scope_table: bool = True) -> str | None:
@@ -104,17 +112,10 @@ def latest_invoice_day(conn: Connection, has_scope_table: bool = True) -> str | 
     ``_load_id`` index; an invoice's ``created_at`` never changes, as the dbt models assume), not
     a scan of every invoice (1.5 s at 12.7M).
     """
-    row = None
-    if has_scope_table:
-        row = conn.execute(
-            "select through_load_id, as_of_date from monitor_scope where scope_name = ?",
-            (LAST_PASSED,),
-        ).fetchone()
+    row = _last_passed(conn) if has_scope_table else None
     if row is None or row[1] is None:
         return conn.scalar("select max(created_date) from stg_invoices")
-    newer = conn.scalar(
-        "select max(created_date) from stg_invoices where _load_id > ?", (int(row[0]),)
-    )
+    newer = conn.scalar("select max(created_date) from stg_invoices where _load_id > ?", (row[0],))
     return max(row[1], newer) if newer else row[1]
 
 
@@ -140,7 +141,8 @@ def plan_scope(
     """
     ensure_tables(conn)
     through = _newest_load(conn)
-    after = _last_passed_load(conn)
+    last_passed = _last_passed(conn)
+    after = None if last_passed is None else last_passed[0]
     if full_check or after is None or as_of is None:
         reason = ("--full-check" if full_check else "no run has passed yet" if after is None
                   else "no as-of date")

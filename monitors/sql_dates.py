@@ -1,7 +1,7 @@
 """Calendar-day arithmetic on ISO 'YYYY-MM-DD' text columns, one place per SQL dialect.
 
 The warehouse keeps dates as ISO text (SQLite has no date type). Every query that needs
-"the day before" goes through :func:`day_before` (raw-SQL checks: :func:`days_between_sql`),
+"the day before" goes through :func:`day_before` (raw-SQL checks: :func:`day_before_sql`),
 so a new target is one branch here.
 """
 
@@ -30,15 +30,6 @@ def day_before_sql(day: str, dialect_name: str) -> str:
     if dialect_name == "postgresql":
         return f"to_char(cast({day} as date) - 1, 'YYYY-MM-DD')"
     raise NotImplementedError(f"day_before: no date arithmetic for SQL dialect {dialect_name!r}")
-
-
-def days_between_sql(first: str, last: str, dialect_name: str) -> str:
-    """SQL text for the number of days from ISO day ``first`` to ``last`` (for raw-SQL checks)."""
-    if dialect_name == "sqlite":
-        return f"julianday({last}) - julianday({first})"
-    if dialect_name == "postgresql":
-        return f"cast({last} as date) - cast({first} as date)"
-    raise NotImplementedError(f"days_between: no date arithmetic for SQL dialect {dialect_name!r}")
 
 
 def is_iso_day(value: str) -> bool:

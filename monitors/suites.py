@@ -18,7 +18,7 @@ import great_expectations.expectations as gxe
 
 from monitors.dialect_rows_expectation import UnexpectedRowsByDialectExpectation
 from monitors.reference_expectation import ExpectColumnValuesToReferenceOtherTable
-from monitors.scope import THIS_RUN
+from monitors.scope import this_run
 from monitors.sql_dates import day_before_sql
 from monitors.swing_expectation import ExpectDailyBalanceSwingsWithinThreshold
 
@@ -50,7 +50,7 @@ FACT_COLUMNS = {
     "balance_usd": "real", "previous_balance_usd": "real",
 }
 # the as-of date (latest invoice day) the monitor read from stg_invoices when the run started
-_AS_OF = f"(select as_of_date from monitor_scope where scope_name = '{THIS_RUN}')"
+_AS_OF = this_run("as_of_date")
 # Text formats, as shapes of characters: D a digit, A a capital letter, anything else literal.
 # Checked with the engine's own matcher (SQLite GLOB, PostgreSQL ~), not GX's regex expectation,
 # which SQLite runs through a Python function: ~1 us per row, minutes on 12.7M invoices.
@@ -109,13 +109,10 @@ def _well_formed(description: str, shapes: dict[str, tuple[str, ...]],
     """No non-NULL value of a column outside its shapes; one scan for all the columns."""
     def query(dialect: str) -> str:
         checks = []
+        matches = "glob" if dialect == "sqlite" else "~"
         for column, alternatives in shapes.items():
-            if dialect == "sqlite":
-                ok = " or ".join(f"{column} glob '{_shape_pattern(a, dialect)}'"
-                                 for a in alternatives)
-            else:
-                ok = " or ".join(f"{column} ~ '{_shape_pattern(a, dialect)}'"
-                                 for a in alternatives)
+            ok = " or ".join(f"{column} {matches} '{_shape_pattern(a, dialect)}'"
+                             for a in alternatives)
             checks.append(f"({column} is not null and not ({ok}))")
         return "select * from {batch} where " + "\n   or ".join(checks)
 
@@ -148,8 +145,7 @@ def _every_raw_row_staged(raw_table: str, what: str) -> UnexpectedRowsByDialectE
         description=f"Every raw {what} row of the checked loads is in staging (none dropped)",
         unexpected_rows_query=(
             f"select raw_rows, checked_rows from (select (select count(*) from {raw_table} "
-            "where _load_id > (select after_load_id from monitor_scope "
-            f"where scope_name = '{THIS_RUN}')) as raw_rows, "
+            f"where _load_id > {this_run('after_load_id')}) as raw_rows, "
             "(select count(*) from {batch}) as checked_rows) as counts "
             "where raw_rows <> checked_rows"
         ),

@@ -61,11 +61,8 @@ def main(argv: list[str] | None = None) -> int:
             shutil.copyfile(path, Path(tmp) / "gx" / rel)
         context = open_context(Path(tmp))
         params = {SWING_WINDOW_PARAMETER: args.window_start or "0000-01-01"}
-        conn = parse(warehouse).connect()
-        try:
+        with parse(warehouse).connection() as conn:
             write_scope(conn, plan_scope(conn, latest_invoice_day(conn), None, full_check=True))
-        finally:
-            conn.close()
         for name in ("staging", "balance"):
             checkpoint = context.checkpoints.get(name + FULL_SUFFIX)
             seconds = _best_of(1, lambda c=checkpoint: c.run(expectation_parameters=params))

@@ -23,18 +23,14 @@ with
 
 {% if is_incremental() %}
 
-last_build as (
-    select coalesce(max(_load_id), 0) as load_id from {{ this }}
-),
-
 changed_organizations as (
     select organization_id
     from {{ ref('fact_invoices') }}
-    where _load_id > (select load_id from last_build)
+    where _load_id > {{ newest_load_built() }}
     union
     select organization_id
     from {{ ref('stg_organizations') }}
-    where _load_id > (select load_id from last_build)
+    where _load_id > {{ newest_load_built() }}
 ),
 
 organizations as (

@@ -34,14 +34,10 @@ with
 
 {% if is_incremental() %}
 
-last_build as (
-    select coalesce(max(_load_id), 0) as load_id from {{ this }}
-),
-
 changed_invoices as (
     select invoice_id
     from {{ ref('stg_invoices') }}
-    where _load_id > (select load_id from last_build)
+    where _load_id > {{ newest_load_built() }}
     union
     select invoice_id
     from {{ this }}
@@ -49,7 +45,7 @@ changed_invoices as (
         and organization_id in (
             select organization_id
             from {{ ref('stg_organizations') }}
-            where _load_id > (select load_id from last_build)
+            where _load_id > {{ newest_load_built() }}
         )
 ),
 
