@@ -10,7 +10,7 @@ BENCH_OUT ?= bench/out
 BW := $(VENV)/bin/balancewatch
 STAMP := $(VENV)/.installed
 
-.PHONY: pipeline test load build monitor lint clean venv system-packages postgres slack-demo bench
+.PHONY: pipeline test load build monitor lint clean venv system-packages postgres slack-demo bench gx
 
 # The virtualenv is (re)built on first use and whenever pyproject.toml changes.
 $(STAMP): pyproject.toml
@@ -33,6 +33,10 @@ build: $(STAMP)
 
 monitor: $(STAMP)
 	$(BW) monitor --warehouse $(WAREHOUSE)
+
+# Rebuild the committed GX file context (gx/) from monitors/checks/suites.py and the dbt vars.
+gx: $(STAMP)
+	$(VENV)/bin/python -m monitors.gx_project.setup
 
 system-packages:
 	@bash scripts/ensure-system-packages.sh

@@ -12,7 +12,7 @@ from balancewatch import exit_codes
 from balancewatch.dotenv import load_dotenv
 from balancewatch.settings import SAMPLE_DIR, export_warehouse, resolve_warehouse
 from balancewatch.warehouse import Warehouse, WarehouseError
-from monitors.state import DEFAULT_FIRST_RUN_DAYS
+from monitors.findings.watermark import DEFAULT_FIRST_RUN_DAYS
 
 Stage = Callable[[argparse.Namespace, Warehouse], int]
 

@@ -25,13 +25,18 @@ from typing import Any, TextIO
 from balancewatch.exit_codes import BAD_INPUT, CRITICAL_FAILURE, OK
 from balancewatch.settings import REPO_ROOT
 from balancewatch.warehouse import Warehouse, WarehouseError, database_errors, export, parse
-from monitors.console import alert_block, suite_lines
-from monitors.digest import Digest, SwingAlert
-from monitors.docs_site import SITE_DIR
-from monitors.results import SuiteSummary, summarize_suite
-from monitors.run_ledger import MonitorRun, active_run
-from monitors.scope import Scope, latest_invoice_day, mark_passed, plan_scope, write_scope
-from monitors.state import DEFAULT_FIRST_RUN_DAYS, Window, evaluation_window, last_evaluated
+from monitors.alerts.console import alert_block, suite_lines
+from monitors.alerts.digest import Digest
+from monitors.checks.scope import Scope, latest_invoice_day, mark_passed, plan_scope, write_scope
+from monitors.docs.site import SITE_DIR
+from monitors.findings.results import SuiteSummary, SwingAlert, summarize_suite
+from monitors.findings.watermark import (
+    DEFAULT_FIRST_RUN_DAYS,
+    Window,
+    evaluation_window,
+    last_evaluated,
+)
+from monitors.gx_project.run_ledger import MonitorRun, active_run
 
 REQUIRED_TABLES = ("stg_invoices", "stg_organizations", "fact_daily_balance")
 CHECKPOINTS = ("staging", "balance")
@@ -129,7 +134,7 @@ def run_monitor(
             raise BadInput("first_run_days and keep_runs must be >= 1")
         if not (project_root / "gx" / "great_expectations.yml").is_file():
             raise BadInput(f"no GX context in {project_root / 'gx'}: run "
-                           "`python -m monitors.gx_setup`")
+                           "`python -m monitors.gx_project.setup`")
         as_of, last = _inspect_warehouse(warehouse)
     except BadInput as exc:
         say(f"monitor: {exc}")
@@ -154,10 +159,10 @@ def run_monitor(
     t0 = time.perf_counter()
     from great_expectations.core.run_identifier import RunIdentifier
 
-    from monitors.actions import KEEP_RUNS_ENV
-    from monitors.gx_context import SuiteIncomplete, check_suite, open_context
-    from monitors.gx_setup import FULL_SUFFIX, dbt_rule_vars
-    from monitors.suites import SWING_WINDOW_PARAMETER, suite_definitions
+    from monitors.checks.suites import SWING_WINDOW_PARAMETER, suite_definitions
+    from monitors.gx_project.actions import KEEP_RUNS_ENV
+    from monitors.gx_project.context import SuiteIncomplete, check_suite, open_context
+    from monitors.gx_project.setup import FULL_SUFFIX, dbt_rule_vars
 
     context = open_context(project_root)
     definitions = suite_definitions(*dbt_rule_vars(project_root))

@@ -88,7 +88,7 @@ def engine_warehouse(engine: str, tmp_path: Path) -> Iterator[Warehouse]:
 def project(tmp_path: Path) -> Path:
     """A project root with the committed gx/ files, so monitor runs never write into the repo."""
     from balancewatch.settings import GX_DIR
-    from monitors.gx_setup import _committed_files
+    from monitors.gx_project.setup import _committed_files
 
     for rel, path in _committed_files(GX_DIR).items():
         target = tmp_path / "project" / "gx" / rel

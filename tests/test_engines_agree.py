@@ -17,8 +17,8 @@ from balancewatch.build import build
 from balancewatch.settings import SAMPLE_DIR
 from balancewatch.warehouse import POSTGRES, SQLITE, Warehouse
 from loaders import load_delivery
-from monitors.gx_context import REPO_ROOT
-from monitors.gx_setup import _committed_files
+from monitors.gx_project.context import REPO_ROOT
+from monitors.gx_project.setup import _committed_files
 from monitors.run import run_monitor
 from tests.conftest import ENGINES, copied_warehouse, fresh_warehouse
 from tests.test_dbt_helpers import (

@@ -10,7 +10,7 @@ gx = pytest.importorskip("great_expectations")
 
 from great_expectations.data_context.types.base import ProgressBarsConfig  # noqa: E402
 
-from monitors.reference_expectation import ExpectColumnValuesToReferenceOtherTable  # noqa: E402
+from monitors.checks.reference_expectation import ExpectColumnValuesToReferenceOtherTable  # noqa: E402
 
 
 @pytest.fixture(scope="module")

@@ -14,9 +14,9 @@ import yaml
 
 pytest.importorskip("great_expectations")
 
-from monitors.gx_context import REPO_ROOT, SuiteIncomplete, check_suite, open_context  # noqa: E402
-from monitors.gx_setup import _committed_files, build, dbt_rule_vars, setup  # noqa: E402
-from monitors.suites import suite_definitions  # noqa: E402
+from monitors.checks.suites import suite_definitions  # noqa: E402
+from monitors.gx_project.context import REPO_ROOT, SuiteIncomplete, check_suite, open_context  # noqa: E402
+from monitors.gx_project.setup import _committed_files, build, dbt_rule_vars, setup  # noqa: E402
 
 GX_DIR = REPO_ROOT / "gx"
 
@@ -35,9 +35,9 @@ def test_committed_gx_equals_a_fresh_build(tmp_path):
     build(tmp_path, *dbt_rule_vars(REPO_ROOT))
     fresh = _committed_files(tmp_path / "gx")
     committed = _committed_files(GX_DIR)
-    assert sorted(fresh) == sorted(committed), "run `python -m monitors.gx_setup` and commit gx/"
+    assert sorted(fresh) == sorted(committed), "run `make gx` and commit gx/"
     different = [rel for rel in fresh if fresh[rel].read_bytes() != committed[rel].read_bytes()]
-    assert different == [], "run `python -m monitors.gx_setup` and commit gx/"
+    assert different == [], "run `make gx` and commit gx/"
 
 
 def test_setup_twice_changes_nothing_the_second_time(tmp_path):
@@ -131,8 +131,8 @@ import great_expectations as gx
 context = gx.get_context(mode="file", project_root_dir={str(tmp_path)!r})
 suite = context.suites.get("fact_daily_balance")
 print("loaded", len(suite.expectations))
-from monitors.gx_context import SuiteIncomplete, check_suite
-from monitors.suites import suite_definitions
+from monitors.gx_project.context import SuiteIncomplete, check_suite
+from monitors.checks.suites import suite_definitions
 try:
     check_suite(suite, suite_definitions()["fact_daily_balance"])
 except SuiteIncomplete as exc:

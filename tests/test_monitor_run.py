@@ -14,9 +14,9 @@ import pytest
 
 pytest.importorskip("great_expectations")
 
-from monitors.docs_site import SITE_DIR, stored_results  # noqa: E402
+from monitors.checks.suites import STG_INVOICES_COLUMNS, STG_ORGANIZATIONS_COLUMNS  # noqa: E402
+from monitors.docs.site import SITE_DIR, stored_results  # noqa: E402
 from monitors.run import run_monitor  # noqa: E402
-from monitors.suites import STG_INVOICES_COLUMNS, STG_ORGANIZATIONS_COLUMNS  # noqa: E402
 
 SIGN = {"paid": 1, "refunded": -1}
 ORGS = (101, 102, 103, 104)
@@ -306,7 +306,7 @@ def _can_unshare_net() -> bool:
 def test_an_expectation_that_raised_counts_as_critical_whatever_its_severity():
     from types import SimpleNamespace
 
-    from monitors.results import summarize_suite
+    from monitors.findings.results import summarize_suite
 
     config = SimpleNamespace(type="expect_daily_balance_swings_within_threshold",
                              severity="warning", kwargs={}, description=None)

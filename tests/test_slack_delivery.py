@@ -6,8 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from monitors.slack_blocks import SlackMessage
-from monitors.slack_delivery import SlackSettings, send_message
+from monitors.alerts.slack_blocks import SlackMessage
+from monitors.alerts.slack_delivery import SlackSettings, send_message
 from tests.slack_server import FakeSlack, refused_url
 
 MESSAGE = SlackMessage(text="balancewatch: 1 balance swing(s)", blocks=[{"type": "divider"}])

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from monitors.digest import CriticalFailure, Digest, SwingAlert
-from monitors.slack_blocks import MAX_BLOCKS, MAX_TEXT, render_slack
+from monitors.alerts.digest import CriticalFailure, Digest, SwingAlert
+from monitors.alerts.slack_blocks import MAX_BLOCKS, MAX_TEXT, render_slack
 
 GOLDEN = Path(__file__).parent / "golden"
 

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from balancewatch.warehouse import Connection
-from monitors.alert_outbox import notify
-from monitors.digest import Digest
-from monitors.slack_delivery import SlackSettings
-from monitors.state import ALERTS_DDL
+from monitors.alerts.digest import Digest
+from monitors.alerts.outbox import notify
+from monitors.alerts.slack_delivery import SlackSettings
+from monitors.findings.alert_records import ALERTS_DDL
 from tests.conftest import fresh_warehouse
 from tests.slack_server import FakeSlack, refused_url
 

@@ -17,7 +17,7 @@ from balancewatch.build import build
 from balancewatch.settings import SAMPLE_DIR
 from balancewatch.warehouse import Warehouse
 from loaders import load_delivery
-from monitors.gx_context import REPO_ROOT
+from monitors.gx_project.context import REPO_ROOT
 from monitors.run import run_monitor
 from tests.conftest import copied_warehouse, fresh_warehouse
 from tests.slack_server import FakeSlack

@@ -12,7 +12,7 @@ gx = pytest.importorskip("great_expectations")
 
 from great_expectations.data_context.types.base import ProgressBarsConfig  # noqa: E402
 
-from monitors.swing_expectation import ExpectDailyBalanceSwingsWithinThreshold  # noqa: E402
+from monitors.checks.swing_expectation import ExpectDailyBalanceSwingsWithinThreshold  # noqa: E402
 
 FACT_DDL = """create table fact_daily_balance (
     organization_id integer, balance_date text, daily_change_usd real,

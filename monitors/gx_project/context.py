@@ -4,7 +4,7 @@ GX registers a custom expectation class when its module is imported. A suite loa
 import silently loses those expectations (GX logs an error and the validation *passes*). So every
 entry point opens the context through :func:`open_context`, which imports the classes first, and
 loads suites through :func:`load_checked_suite`, which fails loudly when a loaded suite does not
-hold exactly the expectations its definition in :mod:`monitors.suites` lists.
+hold exactly the expectations its definition in :mod:`monitors.checks.suites` lists.
 """
 
 from __future__ import annotations
@@ -17,12 +17,12 @@ import great_expectations as gx
 from great_expectations.data_context.types.base import ProgressBarsConfig
 from great_expectations.expectations.registry import get_expectation_impl
 
-import monitors.actions  # noqa: F401  (registers the checkpoint action type)
+import monitors.gx_project.actions  # noqa: F401  (registers the checkpoint action types)
 from balancewatch.settings import REPO_ROOT
-from monitors.dialect_rows_expectation import UnexpectedRowsByDialectExpectation
-from monitors.reference_expectation import ExpectColumnValuesToReferenceOtherTable
-from monitors.suites import expectation_signature
-from monitors.swing_expectation import ExpectDailyBalanceSwingsWithinThreshold
+from monitors.checks.dialect_rows_expectation import UnexpectedRowsByDialectExpectation
+from monitors.checks.reference_expectation import ExpectColumnValuesToReferenceOtherTable
+from monitors.checks.suites import expectation_signature
+from monitors.checks.swing_expectation import ExpectDailyBalanceSwingsWithinThreshold
 
 CUSTOM_EXPECTATIONS = (
     ExpectDailyBalanceSwingsWithinThreshold,
@@ -60,10 +60,10 @@ def check_suite(suite: Any, expected: list[Any]) -> None:
         missing = want - have
         extra = have - want
         raise SuiteIncomplete(
-            f"suite {suite.name!r} is not what monitors/suites.py defines "
+            f"suite {suite.name!r} is not what monitors/checks/suites.py defines "
             f"(missing: {dict(missing) or 'none'}; unexpected: {dict(extra) or 'none'}). "
             "Was a custom expectation module not imported, or gx/ not rebuilt? "
-            "Run `python -m monitors.gx_setup`."
+            "Run `python -m monitors.gx_project.setup`."
         )
 
 

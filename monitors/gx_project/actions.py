@@ -15,12 +15,12 @@ from great_expectations.checkpoint.actions import ActionContext, ValidationActio
 from great_expectations.checkpoint.checkpoint import CheckpointResult
 from great_expectations.exceptions import MissingConfigVariableError
 
-from monitors.alert_outbox import notify
-from monitors.docs_site import DEFAULT_KEEP_RUNS, prune_results, write_static_index
-from monitors.recording import record_run
-from monitors.results import FailedExpectation, summarize_suite, swing_finding
-from monitors.run_ledger import current_run
-from monitors.slack_delivery import DEFAULT_API_URL, SlackSettings, redact
+from monitors.alerts.outbox import notify
+from monitors.alerts.slack_delivery import DEFAULT_API_URL, SlackSettings, redact
+from monitors.docs.site import DEFAULT_KEEP_RUNS, prune_results, write_static_index
+from monitors.findings.recording import record_swings
+from monitors.findings.results import FailedExpectation, summarize_suite, swing_finding
+from monitors.gx_project.run_ledger import current_run
 
 logger = logging.getLogger(__name__)
 KEEP_RUNS_ENV = "BALANCEWATCH_DOCS_KEEP_RUNS"
@@ -81,7 +81,12 @@ class RecordAlertsAction(ValidationAction):
             results = list(checkpoint_result.run_results.values())
             summaries = [summarize_suite(v) for v in results]
             finding = next((f for f in map(swing_finding, results) if f is not None), None)
-            record_run(run, summaries, finding)
+            run.critical = run.critical_so_far(summaries)
+            run.finding = finding
+            recorded = record_swings(
+                run.warehouse, finding, as_of=run.as_of, trusted=not run.critical
+            )
+            run.swings, run.new_alerts = recorded.swings, recorded.new_alerts
         except Exception as exc:  # noqa: BLE001 - must not escape checkpoint.run()
             logger.warning("alerts not recorded: %s", exc)
             run.critical.append(

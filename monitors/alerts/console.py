@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from monitors.digest import SwingAlert, format_pct, format_usd
-from monitors.results import SuiteSummary
-from monitors.state import Window
+from monitors.alerts.digest import format_pct, format_usd
+from monitors.findings.results import SuiteSummary, SwingAlert
+from monitors.findings.watermark import Window
 
 
 def suite_lines(summary: SuiteSummary, seconds: float | None = None) -> list[str]:

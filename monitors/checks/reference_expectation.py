@@ -7,16 +7,11 @@ above ``max_share``. Import this module before any suite loads (GX registers cla
 
 from __future__ import annotations
 
-import re
 from typing import Any, ClassVar
 
 import sqlalchemy as sa
 from great_expectations.compatibility import pydantic
-from great_expectations.core.metric_domain_types import MetricDomainTypes
-from great_expectations.execution_engine import SqlAlchemyExecutionEngine
 from great_expectations.expectations.expectation import BatchExpectation
-from great_expectations.expectations.metrics.metric_provider import metric_value
-from great_expectations.expectations.metrics.table_metric_provider import TableMetricProvider
 from great_expectations.render import (
     LegacyDiagnosticRendererType,
     LegacyRendererType,
@@ -24,8 +19,9 @@ from great_expectations.render import (
 )
 from great_expectations.render.renderer.renderer import renderer
 
+from monitors.checks.sql_metric import SqlTableMetric, plain_identifier
+
 METRIC_NAME = "table.unmatched_reference_share"
-_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 METRIC_DEFAULTS: dict[str, Any] = {"column": None, "other_table": None, "other_column": None}
 
 
@@ -48,33 +44,22 @@ def unmatched_query(
     ).select_from(batch)
 
 
-class TableUnmatchedReferenceShare(TableMetricProvider):
+class TableUnmatchedReferenceShare(SqlTableMetric):
     """``{"row_count": int, "unmatched_count": int}`` for a key column against another table."""
 
     metric_name = METRIC_NAME
     value_keys = tuple(METRIC_DEFAULTS)
     default_kwarg_values = METRIC_DEFAULTS
 
-    @metric_value(engine=SqlAlchemyExecutionEngine)
-    def _sqlalchemy(
-        cls,
-        execution_engine: SqlAlchemyExecutionEngine,
-        metric_domain_kwargs: dict,
-        metric_value_kwargs: dict,
-        metrics: dict[str, Any],
-        runtime_configuration: dict,
+    @classmethod
+    def compute(
+        cls, selectable: sa.FromClause, dialect_name: str, kwargs: dict[str, Any],
+        conn: sa.Connection,
     ) -> dict[str, int]:
-        selectable, _, _ = execution_engine.get_compute_domain(
-            metric_domain_kwargs, domain_type=MetricDomainTypes.TABLE
-        )
         query = unmatched_query(
-            selectable,
-            metric_value_kwargs["column"],
-            metric_value_kwargs["other_table"],
-            metric_value_kwargs["other_column"],
+            selectable, kwargs["column"], kwargs["other_table"], kwargs["other_column"]
         )
-        with execution_engine.get_connection() as conn:
-            row = conn.execute(query).one()
+        row = conn.execute(query).one()
         return {"row_count": int(row.row_count), "unmatched_count": int(row.unmatched)}
 
 
@@ -93,9 +78,7 @@ class ExpectColumnValuesToReferenceOtherTable(BatchExpectation):
 
     @pydantic.validator("column", "other_table", "other_column")
     def _plain_identifier(cls, v: str) -> str:
-        if not _IDENTIFIER.match(v):
-            raise ValueError(f"must be a plain SQL identifier, got {v!r}")
-        return v
+        return plain_identifier(v)
 
     def _validate(
         self,

@@ -4,23 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-
-@dataclass(frozen=True)
-class SwingAlert:
-    """One organization-day whose balance moved by more than the threshold."""
-
-    organization_id: int
-    balance_date: str
-    previous_balance_usd: float
-    balance_usd: float
-    change_usd: float
-    change_pct: float | None
-    rule: str = "balance_swing"
-
-    @property
-    def key(self) -> tuple[int, str, str]:
-        """The alert's identity: it is sent at most once per (organization, day, rule)."""
-        return (self.organization_id, self.balance_date, self.rule)
+from monitors.findings.results import SwingAlert
 
 
 @dataclass(frozen=True)

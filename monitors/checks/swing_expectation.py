@@ -1,38 +1,22 @@
-"""The day-over-day balance swing check: a custom GX expectation computed by one SQL query.
+"""The day-over-day balance swing check as a custom GX expectation (one SQL query).
 
-A day is a *swing* (CONTRACT.md §2) when the balance on the calendar day before is non-NULL and
-non-zero and ``|balance - previous| / |previous| > threshold`` (strictly greater). Two refinements,
-both documented in the README:
-
-* ``min_abs_change_usd`` is an inclusive floor: a swing must also move by at least that many USD
-  (``|balance - previous| >= floor``; the default 0 keeps every percentage swing).
-* Floating-point sums are not exact: a previous balance with ``|previous| < 0.005`` (it rounds to
-  $0.00) counts as zero, and the percentage comparison tolerates 1e-9 USD of noise, so exactly
-  50 % is never flagged by a rounding residue.
-
-The query reads from the day before the window on, so the first day of the window sees its
-previous day although that day lies outside the window; a previous row that is not exactly the
-calendar day before (a gap in a non-dense table) is no previous day.
-Import this module before any suite loads: GX registers the classes on import and silently drops
-expectations whose class is unknown.
+The rule and its query are in :mod:`monitors.checks.swing_query`; this module wraps them as the
+metric ``table.balance_swings`` and the expectation ``ExpectDailyBalanceSwingsWithinThreshold``
+with its Data Docs renderers. Import it before any suite loads: GX registers the classes on import
+and silently drops expectations whose class is unknown.
 """
 
 from __future__ import annotations
 
-import re
 from typing import Any, ClassVar
 
 import sqlalchemy as sa
 from great_expectations.compatibility import pydantic
-from great_expectations.core.metric_domain_types import MetricDomainTypes
 from great_expectations.core.suite_parameters import SuiteParameterDict  # noqa: TC002
-from great_expectations.execution_engine import SqlAlchemyExecutionEngine
 from great_expectations.expectations.expectation import (
     BatchExpectation,
     render_suite_parameter_string,
 )
-from great_expectations.expectations.metrics.metric_provider import metric_value
-from great_expectations.expectations.metrics.table_metric_provider import TableMetricProvider
 from great_expectations.render import (
     LegacyDiagnosticRendererType,
     LegacyRendererType,
@@ -41,131 +25,25 @@ from great_expectations.render import (
 )
 from great_expectations.render.renderer.renderer import renderer
 
-from monitors.sql_dates import day_before, is_iso_day
-
-METRIC_NAME = "table.balance_swings"
-ZERO_BALANCE_USD = 0.005  # |previous| below half a cent counts as a zero balance
-FLOAT_NOISE_USD = 1e-9  # tolerance of the strict percentage comparison
-_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-
-METRIC_DEFAULTS: dict[str, Any] = {
-    "entity_column": "organization_id",
-    "date_column": "balance_date",
-    "balance_column": "balance_usd",
-    "threshold": 0.5,
-    "window_start": None,
-    "min_abs_change_usd": 0.0,
-    "max_rows": 100,
-}
+from monitors.checks.sql_dates import is_iso_day
+from monitors.checks.sql_metric import SqlTableMetric, plain_identifier
+from monitors.checks.swing_query import METRIC_DEFAULTS, METRIC_NAME, row_to_swing, swings_query
 
 
-def swings_query(
-    selectable: sa.FromClause,
-    dialect_name: str,
-    *,
-    entity_column: str,
-    date_column: str,
-    balance_column: str,
-    threshold: float,
-    window_start: str | None,
-    min_abs_change_usd: float,
-    max_rows: int,
-) -> sa.Select:
-    """One SELECT returning the top ``max_rows`` swings with the full count on every row.
-
-    LAG over (entity, day) from the day before ``window_start`` on, keeping only pairs whose
-    previous row is exactly the calendar day before. (A self-join on ``day = date(day, '-1 day')``
-    gives the same answer, but SQLite's planner sometimes picks a one-column automatic index for
-    it and the query turns quadratic: 4 minutes instead of 3 s on 1.4M rows.)
-    """
-    base = sa.select(
-        sa.column(entity_column).label("entity_id"),
-        sa.column(date_column).label("day"),
-        sa.column(balance_column).label("balance"),
-    ).select_from(selectable)
-    if window_start is not None:
-        start = sa.bindparam("window_start", window_start)
-        base = base.where(sa.column(date_column) >= day_before(start, dialect_name))
-    base = base.subquery("base")
-    by_day = {"partition_by": base.c.entity_id, "order_by": base.c.day}
-    lagged = sa.select(
-        base.c.entity_id,
-        base.c.day,
-        base.c.balance,
-        sa.func.lag(base.c.balance).over(**by_day).label("previous_balance"),
-        sa.func.lag(base.c.day).over(**by_day).label("previous_day"),
-    ).subquery("lagged")
-    change = lagged.c.balance - lagged.c.previous_balance
-    conditions = [
-        lagged.c.previous_day == day_before(lagged.c.day, dialect_name),
-        lagged.c.previous_balance.is_not(None),
-        lagged.c.balance.is_not(None),
-        sa.func.abs(lagged.c.previous_balance) >= ZERO_BALANCE_USD,
-        sa.func.abs(change)
-        > sa.bindparam("threshold", threshold) * sa.func.abs(lagged.c.previous_balance)
-        + FLOAT_NOISE_USD,
-        sa.func.abs(change) >= sa.bindparam("min_abs_change_usd", min_abs_change_usd),
-    ]
-    if window_start is not None:
-        conditions.append(lagged.c.day >= sa.bindparam("window_start", window_start))
-    swings = (
-        sa.select(
-            lagged.c.entity_id,
-            lagged.c.day,
-            lagged.c.previous_balance,
-            lagged.c.balance,
-            change.label("change_usd"),
-        )
-        .where(*conditions)
-        .cte("swings")
-    )
-    return (
-        sa.select(swings, sa.func.count().over().label("total"))
-        .order_by(sa.func.abs(swings.c.change_usd).desc(), swings.c.entity_id, swings.c.day)
-        .limit(sa.bindparam("max_rows", max_rows))
-    )
-
-
-def _row_to_swing(row: sa.Row) -> dict[str, Any]:
-    previous = float(row.previous_balance)
-    change = float(row.change_usd)
-    return {
-        "entity_id": row.entity_id,
-        "day": row.day,
-        "previous_balance": previous,
-        "balance": float(row.balance),
-        "change_usd": change,
-        "change_pct": round(100.0 * change / abs(previous), 4),
-    }
-
-
-class TableBalanceSwings(TableMetricProvider):
+class TableBalanceSwings(SqlTableMetric):
     """``table.balance_swings``: ``{"total": int, "rows": [...]}`` ranked by |change USD|."""
 
     metric_name = METRIC_NAME
     value_keys = tuple(METRIC_DEFAULTS)
     default_kwarg_values = METRIC_DEFAULTS
 
-    @metric_value(engine=SqlAlchemyExecutionEngine)
-    def _sqlalchemy(
-        cls,
-        execution_engine: SqlAlchemyExecutionEngine,
-        metric_domain_kwargs: dict,
-        metric_value_kwargs: dict,
-        metrics: dict[str, Any],
-        runtime_configuration: dict,
+    @classmethod
+    def compute(
+        cls, selectable: sa.FromClause, dialect_name: str, kwargs: dict[str, Any],
+        conn: sa.Connection,
     ) -> dict[str, Any]:
-        selectable, _, _ = execution_engine.get_compute_domain(
-            metric_domain_kwargs, domain_type=MetricDomainTypes.TABLE
-        )
-        kwargs = {k: metric_value_kwargs.get(k, v) for k, v in METRIC_DEFAULTS.items()}
-        query = swings_query(selectable, execution_engine.engine.dialect.name, **kwargs)
-        with execution_engine.get_connection() as conn:
-            rows = conn.execute(query).fetchall()
-        return {
-            "total": int(rows[0].total) if rows else 0,
-            "rows": [_row_to_swing(r) for r in rows],
-        }
+        rows = conn.execute(swings_query(selectable, dialect_name, **kwargs)).fetchall()
+        return {"total": int(rows[0].total) if rows else 0, "rows": [row_to_swing(r) for r in rows]}
 
 
 class ExpectDailyBalanceSwingsWithinThreshold(BatchExpectation):
@@ -190,9 +68,7 @@ class ExpectDailyBalanceSwingsWithinThreshold(BatchExpectation):
 
     @pydantic.validator("entity_column", "date_column", "balance_column")
     def _plain_identifier(cls, v: str) -> str:
-        if not _IDENTIFIER.match(v):
-            raise ValueError(f"column name must be a plain SQL identifier, got {v!r}")
-        return v
+        return plain_identifier(v)
 
     @pydantic.validator("window_start")
     def _iso_day(cls, v: Any) -> Any:

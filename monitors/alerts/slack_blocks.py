@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from monitors.digest import Digest, SwingAlert, describe_swing, format_pct, format_usd
+from monitors.alerts.digest import Digest, describe_swing, format_pct, format_usd
+from monitors.findings.results import SwingAlert
 
 MAX_BLOCKS = 50  # Slack rejects a message with more blocks
 MAX_TEXT = 3000  # characters in one section's text

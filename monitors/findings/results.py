@@ -5,11 +5,27 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from monitors.digest import SwingAlert
-from monitors.state import SWING_RULE
-
+SWING_RULE = "balance_swing"  # the rule name alerts are recorded under
 SWING_TYPE = "expect_daily_balance_swings_within_threshold"
 REPORTED_TYPES = ("expect_column_values_to_reference_other_table",)  # shown even when passing
+
+
+@dataclass(frozen=True)
+class SwingAlert:
+    """One organization-day whose balance moved by more than the threshold."""
+
+    organization_id: int
+    balance_date: str
+    previous_balance_usd: float
+    balance_usd: float
+    change_usd: float
+    change_pct: float | None
+    rule: str = SWING_RULE
+
+    @property
+    def key(self) -> tuple[int, str, str]:
+        """The alert's identity: it is sent at most once per (organization, day, rule)."""
+        return (self.organization_id, self.balance_date, self.rule)
 
 
 @dataclass(frozen=True)

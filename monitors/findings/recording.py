@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from balancewatch.warehouse import Warehouse
-from monitors.digest import SwingAlert
-from monitors.results import SuiteSummary, SwingFinding
-from monitors.run_ledger import MonitorRun
-from monitors.state import SWING_RULE, advance_watermark, ensure_tables, record_alerts
+from monitors.findings import alert_records, watermark
+from monitors.findings.results import SWING_RULE, SwingAlert, SwingFinding
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """What recording did: the run's swings, and how many alerts are new (None: none recorded)."""
+
+    swings: list[SwingAlert]
+    new_alerts: int | None
 
 
 def all_swings(warehouse: Warehouse, finding: SwingFinding) -> list[SwingAlert]:
@@ -15,7 +23,7 @@ def all_swings(warehouse: Warehouse, finding: SwingFinding) -> list[SwingAlert]:
         return list(finding.top)
     import sqlalchemy as sa
 
-    from monitors.swing_expectation import METRIC_DEFAULTS, swings_query
+    from monitors.checks.swing_query import METRIC_DEFAULTS, swings_query
 
     query = swings_query(
         sa.table("fact_daily_balance"),
@@ -47,25 +55,23 @@ def all_swings(warehouse: Warehouse, finding: SwingFinding) -> list[SwingAlert]:
     ]
 
 
-def record_run(
-    run: MonitorRun, checkpoint_suites: list[SuiteSummary], finding: SwingFinding | None
-) -> None:
+def record_swings(
+    warehouse: Warehouse, finding: SwingFinding | None, *, as_of: str | None, trusted: bool
+) -> Recorded:
     """Record new alerts and advance the watermark in one transaction.
 
-    After a critical failure (in this checkpoint or an earlier one of the run) nothing is
-    recorded and the watermark stays, so the same days are evaluated again once data is fixed.
+    After a critical failure (``trusted`` False) nothing is recorded and the watermark stays, so
+    the same days are evaluated again once the data is fixed.
     """
-    run.critical = run.critical_so_far(checkpoint_suites)
-    run.finding = finding
+    swings: list[SwingAlert] = []
     if finding is not None:
-        run.swings = list(finding.top) if run.critical else all_swings(run.warehouse, finding)
-    conn = run.warehouse.connect()
-    try:
-        with conn.transaction():
-            ensure_tables(conn)
-            if not run.critical:
-                run.new_alerts = record_alerts(conn, run.swings)
-                if run.as_of is not None:
-                    advance_watermark(conn, run.as_of)
-    finally:
-        conn.close()
+        swings = all_swings(warehouse, finding) if trusted else list(finding.top)
+    new_alerts = None
+    with warehouse.connection() as conn, conn.transaction():
+        watermark.ensure_table(conn)
+        alert_records.ensure_table(conn)
+        if trusted:
+            new_alerts = alert_records.record_alerts(conn, swings)
+            if as_of is not None:
+                watermark.advance_watermark(conn, as_of)
+    return Recorded(swings, new_alerts)

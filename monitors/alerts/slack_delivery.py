@@ -18,7 +18,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.webhook import WebhookClient
 
-from monitors.slack_blocks import SlackMessage
+from monitors.alerts.slack_blocks import SlackMessage
 
 DEFAULT_API_URL = "https://slack.com/api/"
 Sleep = Callable[[float], None]

@@ -1,4 +1,6 @@
-"""Time the monitor on a warehouse: ``python -m monitors.timing WAREHOUSE [--window-start DAY]``.
+"""Time the monitor on a warehouse.
+
+``python -m monitors.gx_project.timing WAREHOUSE [--window-start DAY]``
 
 Prints the wall time of each whole-table checkpoint (what a first run or ``--full-check`` runs),
 of the swing expectation alone through GX, and of the same check as one raw SQL query through
@@ -29,7 +31,9 @@ def _best_of(n: int, fn) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m monitors.timing", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m monitors.gx_project.timing", description=__doc__
+    )
     parser.add_argument("warehouse", type=Path)
     parser.add_argument("--window-start", default=None, help="first evaluated day (default: all)")
     parser.add_argument("--repeat", type=int, default=3)
@@ -45,15 +49,12 @@ def main(argv: list[str] | None = None) -> int:
 
     import sqlalchemy as sa
 
-    from monitors.gx_context import REPO_ROOT, open_context
-    from monitors.gx_setup import FULL_SUFFIX, _committed_files
-    from monitors.scope import latest_invoice_day, plan_scope, write_scope
-    from monitors.suites import SWING_WINDOW_PARAMETER
-    from monitors.swing_expectation import (
-        METRIC_DEFAULTS,
-        ExpectDailyBalanceSwingsWithinThreshold,
-        swings_query,
-    )
+    from monitors.checks.scope import latest_invoice_day, plan_scope, write_scope
+    from monitors.checks.suites import SWING_WINDOW_PARAMETER
+    from monitors.checks.swing_expectation import ExpectDailyBalanceSwingsWithinThreshold
+    from monitors.checks.swing_query import METRIC_DEFAULTS, swings_query
+    from monitors.gx_project.context import REPO_ROOT, open_context
+    from monitors.gx_project.setup import FULL_SUFFIX, _committed_files
 
     with tempfile.TemporaryDirectory() as tmp:
         for rel, path in _committed_files(REPO_ROOT / "gx").items():

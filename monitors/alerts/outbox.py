@@ -1,4 +1,4 @@
-"""``balance_alerts`` as an outbox: pending alerts go out in one digest, and are marked sent once.
+"""Send the outbox: every pending alert of ``balance_alerts`` in one digest, marked sent once.
 
 Slack is told at most once per (organization, day, rule): an alert is marked ``sent`` (with the
 message timestamp) only after Slack accepted the digest, and stays ``pending`` after any fault, so
@@ -11,42 +11,10 @@ import time
 from dataclasses import dataclass, replace
 
 from balancewatch.warehouse import Connection
-from monitors.digest import Digest, SwingAlert
-from monitors.slack_blocks import render_slack
-from monitors.slack_delivery import SlackSettings, Sleep, send_message
-from monitors.state import utc_now
-
-PENDING = "pending"
-SENT = "sent"
-
-
-def pending_swings(conn: Connection) -> list[SwingAlert]:
-    """Alerts not yet delivered to Slack, largest absolute USD change first."""
-    rows = conn.execute(
-        """
-        select organization_id, balance_date, previous_balance_usd, balance_usd,
-               change_usd, change_pct, rule
-        from balance_alerts
-        where delivery_status = ?
-        order by abs(change_usd) desc, balance_date, organization_id
-        """,
-        (PENDING,),
-    ).fetchall()
-    return [SwingAlert(*row) for row in rows]
-
-
-def mark_sent(conn: Connection, alerts: list[SwingAlert], message_ts: str) -> int:
-    """Mark the alerts of a delivered digest as sent; returns how many changed."""
-    sent_at = utc_now()
-    with conn.transaction():
-        return conn.executemany(
-            """
-            update balance_alerts
-            set delivery_status = ?, sent_at = ?, message_ts = ?
-            where organization_id = ? and balance_date = ? and rule = ? and delivery_status = ?
-            """,
-            [(SENT, sent_at, message_ts, *alert.key, PENDING) for alert in alerts],
-        )
+from monitors.alerts.digest import Digest
+from monitors.alerts.slack_blocks import render_slack
+from monitors.alerts.slack_delivery import SlackSettings, Sleep, send_message
+from monitors.findings.alert_records import mark_sent, pending_swings
 
 
 @dataclass(frozen=True)

@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from balancewatch.warehouse import Warehouse
-from monitors.digest import CriticalFailure, Digest, SwingAlert
-from monitors.results import FailedExpectation, SuiteSummary, SwingFinding
-from monitors.state import Window
+from monitors.alerts.digest import CriticalFailure, Digest
+from monitors.findings.results import FailedExpectation, SuiteSummary, SwingAlert, SwingFinding
+from monitors.findings.watermark import Window
 
 
 @dataclass

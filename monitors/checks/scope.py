@@ -22,8 +22,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from balancewatch.clock import utc_now
 from balancewatch.warehouse import Connection
-from monitors.state import utc_now
 
 THIS_RUN, LAST_PASSED = "this_run", "last_passed"
 WHOLE_HISTORY = "0000-01-01"

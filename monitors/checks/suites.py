@@ -5,8 +5,9 @@ Severities (GX 1.24 ``severity``): **critical** = the data cannot be trusted, th
 worth a look, the run still exits 0 (balance swings are business events, odd-looking but harmless
 fields); **info** = reported for context only.
 
-``gx_setup`` writes these suites into ``gx/expectations/``; ``load_checked_suite`` compares a
-loaded suite with this definition, because GX silently drops expectations whose class is unknown.
+``monitors.gx_project.setup`` writes these suites into ``gx/expectations/``; ``load_checked_suite``
+compares a loaded suite with this definition, because GX silently drops expectations whose class is
+unknown.
 """
 
 from __future__ import annotations
@@ -16,13 +17,29 @@ from typing import Any
 
 import great_expectations.expectations as gxe
 
-from monitors.dialect_rows_expectation import UnexpectedRowsByDialectExpectation
-from monitors.reference_expectation import ExpectColumnValuesToReferenceOtherTable
-from monitors.scope import this_run
-from monitors.sql_dates import day_before_sql
-from monitors.swing_expectation import ExpectDailyBalanceSwingsWithinThreshold
+from monitors.checks.dialect_rows_expectation import UnexpectedRowsByDialectExpectation
+from monitors.checks.reference_expectation import ExpectColumnValuesToReferenceOtherTable
+from monitors.checks.scope import this_run
+from monitors.checks.sql_checks import (
+    CENT,
+    CRITICAL,
+    CURRENCY,
+    INFO,
+    ISO_DAY,
+    ISO_TIMESTAMP,
+    WARNING,
+    by_dialect,
+    every_raw_row_staged,
+    has_columns,
+    not_before,
+    not_in_future,
+    storage_types,
+    unique,
+    well_formed,
+)
+from monitors.checks.sql_dates import day_before_sql
+from monitors.checks.swing_expectation import ExpectDailyBalanceSwingsWithinThreshold
 
-CRITICAL, WARNING, INFO = "critical", "warning", "info"
 SWING_WINDOW_PARAMETER = "swing_window_start"
 DEFAULT_STATUSES = (
     "paid", "open", "skipped", "cancelled", "credited", "pending", "failed", "processing",
@@ -51,140 +68,19 @@ FACT_COLUMNS = {
 }
 # the as-of date (latest invoice day) the monitor read from stg_invoices when the run started
 _AS_OF = this_run("as_of_date")
-# Text formats, as shapes of characters: D a digit, A a capital letter, anything else literal.
-# Checked with the engine's own matcher (SQLite GLOB, PostgreSQL ~), not GX's regex expectation,
-# which SQLite runs through a Python function: ~1 us per row, minutes on 12.7M invoices.
-ISO_DAY = ("DDDD-DD-DD",)
-ISO_TIMESTAMP = ("DDDD-DD-DDTDD:DD:DD.DDDDDDZ",)
-CURRENCY = ("AAA", "AAAA")
-CENT = 0.005
-DIALECTS = ("sqlite", "postgresql")  # the first one's query is the default (and shown in docs)
-# Per dialect: the function naming a value's type, and the names it gives each storage class.
-_TYPE_OF = {"sqlite": "typeof({v})", "postgresql": "pg_typeof({v})::text"}
-_TYPE_NAMES = {
-    "sqlite": {"integer": ("integer",), "real": ("real",), "text": ("text",)},
-    "postgresql": {
-        "integer": ("bigint", "integer", "smallint"),
-        "real": ("double precision", "real", "numeric"),
-        "text": ("text", "character varying"),
-    },
-}
-
-
-def _by_dialect(description: str, query: Any, severity: str) -> UnexpectedRowsByDialectExpectation:
-    """An unexpected-rows check whose SQL differs per dialect: ``query(dialect) -> str``."""
-    default, *others = DIALECTS
-    return UnexpectedRowsByDialectExpectation(
-        description=description,
-        unexpected_rows_query=query(default),
-        dialect_queries={d: query(d) for d in others},
-        severity=severity,
-    )
-
-
-def _storage_types(columns: dict[str, str]) -> UnexpectedRowsByDialectExpectation:
-    def query(dialect: str) -> str:
-        names = _TYPE_NAMES[dialect]
-        checks = []
-        for name, kind in columns.items():  # a REAL column may hold integers
-            allowed = names[kind] + names["integer"] if kind == "real" else names[kind]
-            listed = ", ".join(f"'{n}'" for n in dict.fromkeys(allowed))
-            type_of = _TYPE_OF[dialect].format(v=name)
-            checks.append(f"({name} is not null and {type_of} not in ({listed}))")
-        return "select * from {batch} where " + "\n   or ".join(checks)
-
-    return _by_dialect("Every value has its column's type (SQLite typeof)", query, CRITICAL)
-
-
-def _shape_pattern(shape: str, dialect: str) -> str:
-    """A shape (see ISO_DAY) as a SQLite GLOB or an anchored PostgreSQL regex, without braces."""
-    classes = {"D": "[0-9]", "A": "[A-Z]"}
-    if dialect == "sqlite":
-        return "".join(classes.get(c, c) for c in shape)
-    return "^" + "".join(classes.get(c, "\\." if c == "." else c) for c in shape) + "$"
-
-
-def _well_formed(description: str, shapes: dict[str, tuple[str, ...]],
-                 severity: str) -> UnexpectedRowsByDialectExpectation:
-    """No non-NULL value of a column outside its shapes; one scan for all the columns."""
-    def query(dialect: str) -> str:
-        checks = []
-        matches = "glob" if dialect == "sqlite" else "~"
-        for column, alternatives in shapes.items():
-            ok = " or ".join(f"{column} {matches} '{_shape_pattern(a, dialect)}'"
-                             for a in alternatives)
-            checks.append(f"({column} is not null and not ({ok}))")
-        return "select * from {batch} where " + "\n   or ".join(checks)
-
-    return _by_dialect(description, query, severity)
-
-
-def _not_before(day: str, what: str) -> UnexpectedRowsByDialectExpectation:
-    # ExpectColumnValuesToBeBetween refuses TEXT columns on SQLite ("cannot be computed on
-    # column of type TEXT"); ISO days compare correctly as text in SQL.
-    return UnexpectedRowsByDialectExpectation(
-        description=f"No {what} is created before {day} (a broken clock)",
-        unexpected_rows_query=f"select * from {{batch}} where created_date < '{day}'",
-        severity=WARNING,
-    )
-
-
-def _not_in_future(what: str, severity: Any) -> UnexpectedRowsByDialectExpectation:
-    return UnexpectedRowsByDialectExpectation(
-        description=f"No {what} is created in the future (UTC)",
-        unexpected_rows_query=(
-            "select * from {batch} where created_date > cast(current_date as text)"
-        ),
-        severity=severity,
-    )
-
-
-def _every_raw_row_staged(raw_table: str, what: str) -> UnexpectedRowsByDialectExpectation:
-    # A whole-table batch checks every load (after_load_id is 0); a new-rows batch, the new loads.
-    return UnexpectedRowsByDialectExpectation(
-        description=f"Every raw {what} row of the checked loads is in staging (none dropped)",
-        unexpected_rows_query=(
-            f"select raw_rows, checked_rows from (select (select count(*) from {raw_table} "
-            f"where _load_id > {this_run('after_load_id')}) as raw_rows, "
-            "(select count(*) from {batch}) as checked_rows) as counts "
-            "where raw_rows <> checked_rows"
-        ),
-        severity=CRITICAL,
-    )
-
-
-def _unique(columns: list[str]) -> UnexpectedRowsByDialectExpectation:
-    # GROUP BY in the key's index order: a unique index makes it one pass over the index, where
-    # GX's uniqueness expectations count per value with window functions (and query twice).
-    key = ", ".join(columns)
-    return UnexpectedRowsByDialectExpectation(
-        description=f"The key ({key}) is unique",
-        unexpected_rows_query=(
-            f"select {key}, count(*) as copies from {{batch}} group by {key} having count(*) > 1"
-        ),
-        severity=CRITICAL,
-    )
-
-
-def _columns(columns: dict[str, str], *, exact: bool = True) -> gxe.ExpectTableColumnsToMatchSet:
-    return gxe.ExpectTableColumnsToMatchSet(
-        column_set=list(columns), exact_match=exact, severity=CRITICAL
-    )
-
-
 def stg_invoices_suite(statuses: tuple[str, ...]) -> list[Any]:
     """Staging invoices: shape, keys, the fields the balance rule reads, and plausibility."""
     return [
-        _columns(STG_INVOICES_COLUMNS),
-        _storage_types(STG_INVOICES_COLUMNS),
-        _every_raw_row_staged("invoices", "invoice"),
+        has_columns(STG_INVOICES_COLUMNS),
+        storage_types(STG_INVOICES_COLUMNS),
+        every_raw_row_staged("invoices", "invoice"),
         gxe.ExpectColumnValuesToNotBeNull(column="invoice_id", severity=CRITICAL),
-        _unique(["invoice_id"]),
+        unique(["invoice_id"]),
         gxe.ExpectColumnValuesToNotBeNull(column="organization_id", severity=CRITICAL),
         gxe.ExpectColumnValuesToBeInSet(column="status", value_set=list(statuses),
                                         severity=CRITICAL),
         gxe.ExpectColumnValuesToNotBeNull(column="status", severity=CRITICAL),
-        _well_formed("Currency codes are 3 or 4 capital letters",
+        well_formed("Currency codes are 3 or 4 capital letters",
                      {"currency": CURRENCY, "payment_currency": CURRENCY}, WARNING),
         gxe.ExpectColumnValuesToBeBetween(column="amount", min_value=0, strict_min=True,
                                           severity=CRITICAL),
@@ -194,10 +90,10 @@ def stg_invoices_suite(statuses: tuple[str, ...]) -> list[Any]:
                                           severity=WARNING),
         gxe.ExpectColumnValuesToNotBeNull(column="amount_usd", severity=CRITICAL),
         gxe.ExpectColumnValuesToNotBeNull(column="created_date", severity=CRITICAL),
-        _well_formed("created_at is 'YYYY-MM-DDTHH:MM:SS.ffffffZ' (UTC)",
+        well_formed("created_at is 'YYYY-MM-DDTHH:MM:SS.ffffffZ' (UTC)",
                      {"created_at": ISO_TIMESTAMP}, CRITICAL),
-        _not_before(MIN_SANE_DATE, "invoice"),
-        _not_in_future("invoice", CRITICAL),
+        not_before(MIN_SANE_DATE, "invoice"),
+        not_in_future("invoice", CRITICAL),
         UnexpectedRowsByDialectExpectation(
             description="Paid invoices carry payment currency, method and amount",
             unexpected_rows_query=(
@@ -218,18 +114,18 @@ def stg_invoices_suite(statuses: tuple[str, ...]) -> list[Any]:
 def stg_organizations_suite() -> list[Any]:
     """Staging organizations: shape, key, and plausible dates and counts."""
     return [
-        _columns(STG_ORGANIZATIONS_COLUMNS),
-        _storage_types(STG_ORGANIZATIONS_COLUMNS),
-        _every_raw_row_staged("organizations", "organization"),
+        has_columns(STG_ORGANIZATIONS_COLUMNS),
+        storage_types(STG_ORGANIZATIONS_COLUMNS),
+        every_raw_row_staged("organizations", "organization"),
         gxe.ExpectColumnValuesToNotBeNull(column="organization_id", severity=CRITICAL),
-        _unique(["organization_id"]),
+        unique(["organization_id"]),
         gxe.ExpectColumnValuesToNotBeNull(column="created_at", severity=CRITICAL),
-        _well_formed("created_at is 'YYYY-MM-DDTHH:MM:SS.ffffffZ' and payment days "
+        well_formed("created_at is 'YYYY-MM-DDTHH:MM:SS.ffffffZ' and payment days "
                      "'YYYY-MM-DD'",
                      {"created_at": ISO_TIMESTAMP, "first_payment_date": ISO_DAY,
                       "last_payment_date": ISO_DAY}, WARNING),
-        _not_before(MIN_SANE_DATE, "organization"),
-        _not_in_future("organization", WARNING),
+        not_before(MIN_SANE_DATE, "organization"),
+        not_in_future("organization", WARNING),
         UnexpectedRowsByDialectExpectation(
             description="First payment day is not after the last payment day",
             unexpected_rows_query=(
@@ -250,13 +146,13 @@ def fact_daily_balance_suite(threshold: float) -> list[Any]:
     with the stored day before it, and a checked batch always holds the as-of date.
     """
     return [
-        _columns(FACT_COLUMNS, exact=False),
-        _storage_types(FACT_COLUMNS),
-        _unique(["balance_date", "organization_id"]),
+        has_columns(FACT_COLUMNS, exact=False),
+        storage_types(FACT_COLUMNS),
+        unique(["balance_date", "organization_id"]),
         gxe.ExpectColumnValuesToNotBeNull(column="organization_id", severity=CRITICAL),
         gxe.ExpectColumnValuesToNotBeNull(column="balance_date", severity=CRITICAL),
         gxe.ExpectColumnValuesToNotBeNull(column="balance_usd", severity=CRITICAL),
-        _well_formed("balance_date is 'YYYY-MM-DD'", {"balance_date": ISO_DAY}, CRITICAL),
+        well_formed("balance_date is 'YYYY-MM-DD'", {"balance_date": ISO_DAY}, CRITICAL),
         UnexpectedRowsByDialectExpectation(
             description=(
                 "No missing day: each organization's series starts once (previous balance NULL "
@@ -269,7 +165,7 @@ def fact_daily_balance_suite(threshold: float) -> list[Any]:
             ),
             severity=CRITICAL,
         ),
-        _by_dialect(
+        by_dialect(
             "Roll-forward: balance = previous + daily change, and previous = the stored balance "
             "of the day before (NULL on the first day); to the cent",
             lambda dialect: (

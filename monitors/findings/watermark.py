@@ -1,0 +1,82 @@
+"""The watermark: ``monitor_state`` holds, per rule, the last day the monitor evaluated.
+
+A run evaluates every day after it up to the as-of date (so a missed run is caught up), or from
+``--since`` when asked. The SQL here is portable (SQLite and PostgreSQL) and goes through the
+warehouse's :class:`~balancewatch.warehouse.Connection` (``?`` parameters on both engines). Column
+types are spelled so that both engines store 64-bit ids and 8-byte floats (``bigint``, ``double
+precision``: INTEGER and REAL affinity on SQLite).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from balancewatch.clock import utc_now
+from balancewatch.warehouse import Connection
+from monitors.findings.results import SWING_RULE
+
+DEFAULT_FIRST_RUN_DAYS = 30
+
+STATE_DDL = """
+create table if not exists monitor_state (
+    rule                text primary key,
+    last_evaluated_date text not null,   -- 'YYYY-MM-DD'
+    updated_at          text not null    -- UTC 'YYYY-MM-DDTHH:MM:SSZ'
+)"""
+
+
+
+def ensure_table(conn: Connection) -> None:
+    """Create ``monitor_state`` when missing."""
+    conn.execute(STATE_DDL)
+
+
+@dataclass(frozen=True)
+class Window:
+    """The days one run evaluates: ``first_day`` .. ``as_of`` (empty when first_day > as_of)."""
+
+    first_day: str
+    as_of: str
+    reason: str  # "new days since <d>", "first run: last N days", "--since <d>"
+
+    @property
+    def days(self) -> int:
+        span = (date.fromisoformat(self.as_of) - date.fromisoformat(self.first_day)).days + 1
+        return max(span, 0)
+
+
+def last_evaluated(conn: Connection, rule: str = SWING_RULE) -> str | None:
+    row = conn.execute(
+        "select last_evaluated_date from monitor_state where rule = ?", (rule,)
+    ).fetchone()
+    return row[0] if row else None
+
+
+def evaluation_window(
+    last: str | None, as_of: str, *, since: str | None = None,
+    first_run_days: int = DEFAULT_FIRST_RUN_DAYS,
+) -> Window:
+    """Which days to evaluate, given the watermark ``last`` and the as-of date."""
+    if since is not None:
+        return Window(since, as_of, f"--since {since}")
+    if last is None:
+        first = date.fromisoformat(as_of) - timedelta(days=first_run_days - 1)
+        return Window(first.isoformat(), as_of, f"first run: last {first_run_days} days")
+    first = date.fromisoformat(last) + timedelta(days=1)
+    return Window(first.isoformat(), as_of, f"new days after {last}")
+
+
+def advance_watermark(conn: Connection, as_of: str, rule: str = SWING_RULE) -> None:
+    """Record ``as_of`` as the last evaluated day (never moves backwards)."""
+    conn.execute(
+        """
+        insert into monitor_state (rule, last_evaluated_date, updated_at) values (?, ?, ?)
+        on conflict (rule) do update set
+            last_evaluated_date = case
+                when excluded.last_evaluated_date > monitor_state.last_evaluated_date
+                then excluded.last_evaluated_date else monitor_state.last_evaluated_date end,
+            updated_at = excluded.updated_at
+        """,
+        (rule, as_of, utc_now()),
+    )
