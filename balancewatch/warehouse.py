@@ -208,6 +208,26 @@ class Connection:
         )
         return {r[0] for r in rows}
 
+    def column_names(self, table: str) -> set[str]:
+        """Column names of table ``table`` of schema ``main`` (empty when it does not exist)."""
+        if self.kind == SQLITE:
+            return {r[1] for r in self.execute("select * from pragma_table_info(?)", (table,))}
+        rows = self.execute(
+            "select column_name from information_schema.columns "
+            "where table_schema = ? and table_name = ?",
+            (SCHEMA, table),
+        )
+        return {r[0] for r in rows}
+
+    def add_missing_columns(self, table: str, columns: dict[str, str]) -> list[str]:
+        """``alter table ... add column`` for each of ``columns`` (name -> type and default) that
+        ``table`` lacks (an older warehouse); returns the names added."""
+        have = self.column_names(table)
+        added = [name for name in columns if name not in have]
+        for name in added:
+            self.execute(f"alter table {table} add column {name} {columns[name]}")
+        return added
+
     def begin(self) -> None:
         """Start a transaction (SQLite: take the write lock now, as the loader always did)."""
         self.raw.execute("begin immediate" if self.kind == SQLITE else "begin")

@@ -19,6 +19,12 @@ MAIN_TABLE = {"load": "invoices", "build": "fact_daily_balance", "monitor": "fac
 #: Exit statuses meaning "the stage ran" (0 OK, 1 a critical expectation failed).
 RAN = (0, 1)
 _FINISHED = re.compile(r"^(\w+): finished in ([0-9.]+) s \(exit (\d+)\)", re.MULTILINE)
+# the monitor's three groups, as its alert block prints them
+_FOUND = {
+    "new_day_swings": re.compile(r"^BALANCE SWINGS: (\d+) day\(s\)", re.MULTILINE),
+    "late_data_swings": re.compile(r"^LATE DATA: (\d+) swing\(s\)", re.MULTILINE),
+    "resolved_alerts": re.compile(r"^RESOLVED: (\d+) alert\(s\)", re.MULTILINE),
+}
 
 
 @dataclass
@@ -38,6 +44,7 @@ class IncrementalResult:
 
     measurement: Measurement
     stages: dict[str, float] = field(default_factory=dict)  # as printed by the CLI itself
+    found: dict[str, int] = field(default_factory=dict)  # swings on new days, late data, resolved
 
 
 def cli(*args: str) -> list[str]:
@@ -124,4 +131,5 @@ def run_incremental(
     )
     text = Path(measured.log).read_text(errors="replace")
     stages = {name: float(seconds) for name, seconds, _ in _FINISHED.findall(text)}
-    return IncrementalResult(measured, stages)
+    found = {key: sum(int(n) for n in pattern.findall(text)) for key, pattern in _FOUND.items()}
+    return IncrementalResult(measured, stages, found)

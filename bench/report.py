@@ -91,6 +91,7 @@ def incremental_record(inc: IncrementalResult | None, full_seconds: float, deliv
         "seconds": round(m.seconds, 3),
         "peak_rss_mb": round(m.peak_rss_mb, 1),
         "stages_in_run": inc.stages,
+        "found": inc.found,
         "share_of_full_run": m.seconds / full_seconds if full_seconds else None,
         "command": m.command,
         "log": m.log,
@@ -103,12 +104,18 @@ def _incremental_line(label: str, inc: dict) -> str:
         return f"{label}: skipped: {inc['reason']}"
     dv = inc["delivery"]
     parts = ", ".join(f"{k} {v:.1f} s" for k, v in inc["stages_in_run"].items())
+    found = inc.get("found") or {}
+    findings = (
+        f"; found {found.get('new_day_swings', 0)} swing(s) on new days, "
+        f"{found.get('late_data_swings', 0)} in late data, "
+        f"{found.get('resolved_alerts', 0)} alert(s) resolved" if found else ""
+    )
     return (
         f"{label} (day +{dv['days']}: {dv['invoice_rows']:,} invoices / "
         f"{dv['organization_rows']:,} organizations) via `balancewatch run`: "
         f"{inc['seconds']:,.2f} s ({parts or 'no stage timings printed'}), "
         f"{_num(inc['share_of_full_run'], '{:.0%}')} of the full run, peak RSS "
-        f"{inc['peak_rss_mb']:,.0f} MB, exit {inc['exit_code']}"
+        f"{inc['peak_rss_mb']:,.0f} MB, exit {inc['exit_code']}{findings}"
     )
 
 

@@ -29,11 +29,13 @@ from monitors.alerts.console import alert_block, suite_lines
 from monitors.alerts.digest import Digest
 from monitors.checks.scope import Scope, latest_invoice_day, mark_passed, plan_scope, write_scope
 from monitors.docs.site import SITE_DIR
-from monitors.findings.results import SuiteSummary, SwingAlert, summarize_suite
+from monitors.findings.recording import Evaluation
+from monitors.findings.results import Resolution, SuiteSummary, SwingAlert, summarize_suite
 from monitors.findings.watermark import (
     DEFAULT_FIRST_RUN_DAYS,
     Window,
     evaluation_window,
+    first_evaluated,
     last_evaluated,
 )
 from monitors.gx_project.run_ledger import MonitorRun, active_run
@@ -50,8 +52,10 @@ class MonitorReport:
     exit_code: int
     window: Window | None = None
     suites: list[SuiteSummary] = field(default_factory=list)
-    swing_total: int = 0
-    swings: list[SwingAlert] = field(default_factory=list)
+    swing_total: int = 0  # swings on new days
+    swings: list[SwingAlert] = field(default_factory=list)  # on new days
+    late: list[SwingAlert] = field(default_factory=list)  # alerted now on days evaluated before
+    resolved: list[Resolution] = field(default_factory=list)
     new_alerts: int = 0
     docs_index: Path | None = None
     digest: Digest | None = None
@@ -62,8 +66,9 @@ class BadInput(Exception):
     """A problem with the arguments or the warehouse; exit 2, nothing written."""
 
 
-def _inspect_warehouse(warehouse: Warehouse) -> tuple[str | None, str | None]:
-    """(as-of date, watermark) read without writing; raises BadInput on a missing file/table."""
+def _inspect_warehouse(warehouse: Warehouse) -> tuple[str | None, str | None, str | None]:
+    """(as-of date, watermark, first evaluated day) read without writing; raises BadInput on a
+    missing file or table."""
     try:
         exists = warehouse.exists()
     except WarehouseError as exc:
@@ -86,12 +91,14 @@ def _inspect_warehouse(warehouse: Warehouse) -> tuple[str | None, str | None]:
                 "run `balancewatch build` first"
             )
         as_of = latest_invoice_day(conn, "monitor_scope" in names)
-        last = last_evaluated(conn) if "monitor_state" in names else None
+        state = "monitor_state" in names
+        last = last_evaluated(conn) if state else None
+        first = first_evaluated(conn) if state else None
     except database_errors() as exc:
         raise BadInput(f"cannot read the warehouse {warehouse}: {exc}") from exc
     finally:
         conn.close()
-    return as_of, last
+    return as_of, last, first
 
 
 def _check_since(since: str | None) -> None:
@@ -135,17 +142,17 @@ def run_monitor(
         if not (project_root / "gx" / "great_expectations.yml").is_file():
             raise BadInput(f"no GX context in {project_root / 'gx'}: run "
                            "`python -m monitors.gx_project.setup`")
-        as_of, last = _inspect_warehouse(warehouse)
+        as_of, last, first_evaluated_day = _inspect_warehouse(warehouse)
     except BadInput as exc:
         say(f"monitor: {exc}")
         return MonitorReport(BAD_INPUT, message=str(exc))
 
     window = None
-    window_start = NOTHING_TO_EVALUATE
+    evaluate_from = NOTHING_TO_EVALUATE
     if as_of is not None:
         window = evaluation_window(last, as_of, since=since, first_run_days=first_run_days)
-        if window.days:
-            window_start = window.first_day
+        # new days, and every restated day from the first day the monitor ever evaluated on
+        evaluate_from = min(first_evaluated_day or window.first_day, window.first_day)
         say(f"monitor: {warehouse}; as-of {as_of}; "
             + (f"evaluating {window.first_day} .. {as_of} ({window.days} day(s); {window.reason})"
                if window.days else f"no new days to evaluate ({window.reason})"))
@@ -181,8 +188,10 @@ def run_monitor(
         say(f"monitor: REFUSING TO RUN: {exc}")
         return MonitorReport(BAD_INPUT, window=window, message=str(exc))
     saved_keep_runs = os.environ.get(KEEP_RUNS_ENV)
+    evaluation = Evaluation(scope, evaluate_from, last, as_of)
     ledger = MonitorRun(
-        warehouse, as_of, window, project_root / "gx" / SITE_DIR / "index.html", notify_slack
+        warehouse, as_of, window, project_root / "gx" / SITE_DIR / "index.html", evaluation,
+        notify_slack,
     )
     report.docs_index = ledger.docs_index
     with active_run(ledger):
@@ -192,7 +201,7 @@ def run_monitor(
                 if keep_runs is not None:  # else $BALANCEWATCH_DOCS_KEEP_RUNS, else 30
                     os.environ[KEEP_RUNS_ENV] = str(keep_runs)
                 result = checkpoint.run(
-                    expectation_parameters={SWING_WINDOW_PARAMETER: window_start}, run_id=run_id
+                    expectation_parameters={SWING_WINDOW_PARAMETER: evaluate_from}, run_id=run_id
                 )
             except Exception as exc:  # noqa: BLE001 - reported as a failed run, not a traceback
                 say(f"monitor: checkpoint {name} could not run: {type(exc).__name__}: {exc}")
@@ -228,17 +237,23 @@ def _plan_scope(warehouse: Warehouse, as_of: str | None, first_day: str | None,
 
 def _finish(ledger: MonitorRun, report: MonitorReport, top: int, say: Any) -> MonitorReport:
     """Print the alert block and the closing lines; set the exit status."""
+    recorded = ledger.recorded
     report.suites = ledger.suites
-    report.swings = ledger.swings
-    report.swing_total = ledger.finding.total if ledger.finding else 0
-    report.new_alerts = ledger.new_alerts or 0
+    window_start = ledger.window.first_day if ledger.window else NOTHING_TO_EVALUATE
+    # the window's days (new days, or --since); late data: newly alerted days before it
+    report.swings = [s for s in recorded.swings if s.balance_date >= window_start] if recorded \
+        else list(ledger.finding.top if ledger.finding else [])
+    report.swing_total = len(report.swings)
+    report.late = [s for s in recorded.late if s.balance_date < window_start] if recorded else []
+    report.resolved = recorded.resolved if recorded else []
+    report.new_alerts = (recorded.new_alerts if recorded else None) or 0
     critical = ledger.critical_so_far()
     if ledger.window is not None:
         threshold = ledger.finding.threshold if ledger.finding else 0.5
         new_alerts = None if critical else report.new_alerts
         for line in alert_block(
-            report.swings, report.swing_total, ledger.window, threshold,
-            new_alerts=new_alerts, top=top,
+            report.swings, ledger.window, threshold, new_alerts=new_alerts,
+            late=report.late, resolved=report.resolved, top=top,
         ):
             say(line)
     report.digest = ledger.digest()
@@ -248,12 +263,12 @@ def _finish(ledger: MonitorRun, report: MonitorReport, top: int, say: Any) -> Mo
         report.exit_code = CRITICAL_FAILURE
         say(f"monitor: {len(critical)} critical expectation(s) failed: alerts not recorded, "
             "watermark not moved")
-    elif ledger.new_alerts is None:
+    elif recorded is None or recorded.new_alerts is None:
         report.exit_code = CRITICAL_FAILURE
         say("monitor: the alert-recording action did not run: nothing recorded (exit 1)")
     else:
-        say(f"monitor: watermark at {ledger.as_of}; {report.new_alerts} new alert(s) "
-            "in balance_alerts")
+        say(f"monitor: watermark at {ledger.as_of}; {report.new_alerts} new alert(s), "
+            f"{len(report.resolved)} resolved in balance_alerts")
     say(f"monitor: Data Docs {report.docs_index}")
     return report
 

@@ -1,8 +1,10 @@
 """A Slack-API-compatible HTTP server for tests: real sockets on 127.0.0.1, scriptable faults.
 
-Serves ``chat.postMessage`` and ``auth.test`` of the Web API (``/api/...``) and incoming webhooks
-(``/services/...``), records every request, and answers from a queue of scripted faults first:
-429 with Retry-After, 5xx, ``ok: false`` with an error code, or a slow answer.
+Serves ``chat.postMessage`` (a ``thread_ts`` reply must name the ``ts`` of a message it
+posted; replies are recorded per thread) and ``auth.test`` of the Web API (``/api/...``) and
+incoming webhooks (``/services/...``), records every request, and answers from a queue of
+scripted faults first: 429 with Retry-After, 5xx, ``ok: false`` with an error code, or a slow
+answer.
 """
 
 from __future__ import annotations
@@ -46,6 +48,8 @@ class SlackState:
     faults: list[Fault] = field(default_factory=list)
     requests: list[Recorded] = field(default_factory=list)
     posted: list[Any] = field(default_factory=list)
+    messages: dict[str, Any] = field(default_factory=dict)  # ts -> body of each Web API post
+    replies: dict[str, list[Any]] = field(default_factory=dict)  # thread_ts -> bodies in order
     lock: threading.Lock = field(default_factory=threading.Lock)
     next_ts: int = 1_700_000_000
 
@@ -142,10 +146,17 @@ class _Handler(BaseHTTPRequestHandler):
         if channel not in state.channels:
             self._answer(200, {"ok": False, "error": "channel_not_found"})
             return 200
+        thread_ts = record.body.get("thread_ts")
+        if thread_ts and thread_ts not in state.messages:
+            self._answer(200, {"ok": False, "error": "thread_not_found"})
+            return 200
         with state.lock:
             state.next_ts += 1
             ts = f"{state.next_ts}.000100"
             state.posted.append(record.body)
+            state.messages[ts] = record.body
+            if thread_ts:
+                state.replies.setdefault(thread_ts, []).append(record.body)
         self._answer(200, {"ok": True, "channel": "C0BALANCE", "ts": ts, "message": {"ts": ts}})
         return 200
 

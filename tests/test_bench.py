@@ -74,12 +74,14 @@ def test_incremental_and_targets_are_reported(tiny_report: tuple[dict, str]) -> 
         assert run["share_of_full_run"] > 0
         assert run["delivery"]["days"] == day and run["delivery"]["invoice_rows"] > 0
         assert set(run["stages_in_run"]) == {"load", "build", "monitor"}
+        assert set(run["found"]) == {"new_day_swings", "late_data_swings", "resolved_alerts"}
     assert [t["target"] for t in report["targets"]] == [t[0] for t in TARGETS]
     for target in report["targets"]:
         assert target["status"] in ("pass", "miss", "incomplete", "not measured") or target[
             "status"
         ].startswith("n/a")
-    for line in ("÷ floor", "day +1 (day +1:", "one new day (day +2:", "pipeline / floor, overall"):
+    for line in ("÷ floor", "day +1 (day +1:", "one new day (day +2:", "pipeline / floor, overall",
+                 "swing(s) on new days,", "in late data,", "alert(s) resolved"):
         assert line in stdout
 
 

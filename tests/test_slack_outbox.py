@@ -163,3 +163,47 @@ def test_webhook_delivery_marks_alerts_sent(conn: Connection, slack: FakeSlack) 
     result = notify(conn, RUN, SlackSettings(webhook_url=slack.webhook_url))
     assert result.sent_alerts == 2
     assert statuses(conn) == [(1, "sent", "webhook"), (2, "sent", "webhook")]
+
+
+def resolve_alert(conn: Connection, org: int, sentence: str) -> None:
+    """What recording does when a sent alert's day no longer swings."""
+    from monitors.findings.alert_records import resolve
+    from monitors.findings.results import Resolution
+
+    with conn.transaction():
+        resolve(conn, [Resolution(org, "2024-04-30", "balance_swing", None, None, sentence)],
+                sent={(org, "2024-04-30", "balance_swing")})
+
+
+def test_a_resolution_is_posted_once_in_its_digest_thread_despite_faults(
+    conn: Connection, slack: FakeSlack
+) -> None:
+    notify(conn, RUN, settings_for(slack))  # both alerts sent in digest 1700000001.000100
+    resolve_alert(conn, 2, "no longer a swing: 50.00 → 60.00 USD after load 3")
+    slack.fail_next("server_error", times=3, status=503)  # the whole next run's digest fails
+    failed = notify(conn, RUN, settings_for(slack), sleep=no_sleep)
+    assert failed.problem and failed.pending_resolutions == 1
+    assert slack.state.replies == {}
+    slack.fail_next("server_error", times=1, status=500)  # one retry, then through
+    result = notify(conn, RUN, settings_for(slack), sleep=no_sleep)
+    assert (result.sent_resolutions, result.pending_resolutions, result.problem) == (1, 0, None)
+    replies = slack.state.replies["1700000001.000100"]
+    assert len(replies) == 1 and "org 2* · 2024-04-30" in str(replies[0]["blocks"])
+    assert "after load 3" in replies[0]["text"]
+    notify(conn, RUN, settings_for(slack), sleep=no_sleep)  # nothing left: no second reply
+    assert len(slack.state.replies["1700000001.000100"]) == 1
+    digest = slack.posted[-2]  # the run's digest says where the resolution went
+    assert "1 alert(s) resolved in the thread" in str(digest["blocks"])
+
+
+def test_webhook_mode_lists_resolutions_in_the_next_digest(
+    conn: Connection, slack: FakeSlack
+) -> None:
+    webhook = SlackSettings(webhook_url=slack.webhook_url, max_attempts=2, backoff_seconds=0.01)
+    notify(conn, RUN, webhook)
+    resolve_alert(conn, 1, "no longer a swing: 1,000.00 → 900.00 USD after load 5")
+    result = notify(conn, RUN, webhook)
+    assert result.sent_resolutions == 1 and slack.state.replies == {}
+    assert "resolved: org 1 on 2024-04-30: no longer a swing" in slack.posted[-1]["text"]
+    again = notify(conn, RUN, webhook)
+    assert again.line() == "slack (webhook): nothing new to send"

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from monitors.alerts.digest import format_pct, format_usd
-from monitors.findings.results import SuiteSummary, SwingAlert
+from monitors.alerts.digest import format_pct, format_usd, restated_by
+from monitors.findings.results import Resolution, SuiteSummary, SwingAlert
 from monitors.findings.watermark import Window
 
 
@@ -26,33 +26,55 @@ def suite_lines(summary: SuiteSummary, seconds: float | None = None) -> list[str
     return lines
 
 
-def alert_block(
-    swings: list[SwingAlert], total: int, window: Window, threshold: float, *,
-    new_alerts: int | None, top: int = 10,
-) -> list[str]:
-    """The alert block every run prints: the count, then the top swings ranked by |USD|."""
-    span = f"{window.first_day} .. {window.as_of}" if window.days else "no new days"
-    head = (
-        f"BALANCE SWINGS: {total} day(s) moved more than {100 * threshold:g}% "
-        f"day over day ({span}, {window.days} day(s) evaluated)"
-    )
-    if new_alerts is not None:
-        head += f"; {new_alerts} new alert(s) recorded"
-    lines = ["=" * 78, head]
+def _swing_rows(swings: list[SwingAlert], top: int, *, late: bool = False) -> list[str]:
     ranked = sorted(swings, key=lambda s: (-abs(s.change_usd), s.balance_date, s.organization_id))
     shown = ranked[:top]
+    lines = []
     if shown:
         lines.append(
             f"  {'organization':>21}  {'day':<10}  {'previous':>15}  {'balance':>15}"
-            f"  {'change %':>9}  {'change USD':>15}"
+            f"  {'change %':>9}  {'change USD':>15}" + ("  restated by" if late else "")
         )
     for s in shown:
-        lines.append(
+        line = (
             f"  {s.organization_id:>21}  {s.balance_date:<10}  "
             f"{format_usd(s.previous_balance_usd):>15}  {format_usd(s.balance_usd):>15}  "
             f"{format_pct(s.change_pct):>9}  {format_usd(s.change_usd):>15}"
         )
-    if total > len(shown):
-        lines.append(f"  ... and {total - len(shown)} more (balance_alerts has them all)")
+        if late:
+            line += f"  {restated_by(s)}"
+        lines.append(line)
+    if len(ranked) > len(shown):
+        lines.append(f"  ... and {len(ranked) - len(shown)} more (balance_alerts has them all)")
+    return lines
+
+
+def alert_block(
+    swings: list[SwingAlert], window: Window, threshold: float, *,
+    new_alerts: int | None, late: list[SwingAlert] = (), resolved: list[Resolution] = (),
+    top: int = 10,
+) -> list[str]:
+    """The alert block every run prints, in three groups: swings on the new days, swings found
+    in late data (days evaluated before, restated since), and alerts resolved."""
+    span = f"{window.first_day} .. {window.as_of}" if window.days else "no new days"
+    head = (
+        f"BALANCE SWINGS: {len(swings)} day(s) moved more than {100 * threshold:g}% "
+        f"day over day ({span}, {window.days} day(s) evaluated)"
+    )
+    if new_alerts is not None:
+        head += f"; {new_alerts} new alert(s) recorded"
+    lines = ["=" * 78, head, *_swing_rows(swings, top)]
+    if late:
+        lines += [
+            f"LATE DATA: {len(late)} swing(s) on days evaluated before, "
+            "found after a load restated them",
+            *_swing_rows(late, top, late=True),
+        ]
+    if resolved:
+        lines.append(f"RESOLVED: {len(resolved)} alert(s) whose day no longer swings")
+        lines += [f"  org {r.organization_id} on {r.balance_date}: {r.sentence}"
+                  for r in resolved[:top]]
+        if len(resolved) > top:
+            lines.append(f"  ... and {len(resolved) - top} more (balance_alerts has them all)")
     lines.append("=" * 78)
     return lines

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from monitors.findings.results import SwingAlert
+from monitors.findings.results import Resolution, SwingAlert
 
 
 @dataclass(frozen=True)
@@ -27,16 +27,19 @@ class Digest:
     swings: tuple[SwingAlert, ...] = ()
     critical: tuple[CriticalFailure, ...] = ()
     docs_url: str | None = None
+    resolved: tuple[Resolution, ...] = ()  # listed in the digest itself
+    resolved_in_threads: int = 0  # posted as replies in the threads of the digests they were in
 
     @property
     def has_news(self) -> bool:
         """Whether there is anything to send at all."""
-        return bool(self.swings or self.critical)
+        return bool(self.swings or self.critical or self.resolved or self.resolved_in_threads)
 
-    def ranked_swings(self) -> list[SwingAlert]:
-        """Swings by absolute USD change, largest first (ties: day, then organization)."""
+    def ranked_swings(self, *, late: bool | None = None) -> list[SwingAlert]:
+        """Swings by absolute USD change, largest first (ties: day, then organization);
+        ``late`` True/False: only the late-data / new-day ones."""
         return sorted(
-            self.swings,
+            (s for s in self.swings if late is None or s.is_late == late),
             key=lambda s: (-abs(s.change_usd), s.balance_date, s.organization_id),
         )
 
@@ -50,6 +53,12 @@ def format_usd(value: float) -> str:
 def format_pct(value: float | None) -> str:
     """``+912.3%`` style; ``n/a`` when there is no percentage."""
     return "n/a" if value is None else f"{value:+,.1f}%"
+
+
+def restated_by(swing: SwingAlert) -> str:
+    """``load 7`` (``a later load`` when unknown), ``, re-opened`` when it swings again."""
+    load = f"load {swing.load_id}" if swing.load_id is not None else "a later load"
+    return load + (", re-opened" if swing.reopened else "")
 
 
 def describe_swing(swing: SwingAlert) -> str:

@@ -9,12 +9,19 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, replace
+from itertools import groupby
 
 from balancewatch.warehouse import Connection
 from monitors.alerts.digest import Digest
-from monitors.alerts.slack_blocks import render_slack
+from monitors.alerts.slack_blocks import render_resolutions_reply, render_slack
 from monitors.alerts.slack_delivery import SlackSettings, Sleep, send_message
-from monitors.findings.alert_records import mark_sent, pending_swings
+from monitors.findings.alert_records import (
+    mark_resolutions_sent,
+    mark_sent,
+    pending_resolutions,
+    pending_swings,
+)
+from monitors.findings.results import Resolution
 
 
 @dataclass(frozen=True)
@@ -26,21 +33,36 @@ class NotifyResult:
     pending_alerts: int
     problem: str | None = None
     seconds: float = 0.0
+    sent_resolutions: int = 0
+    pending_resolutions: int = 0
 
     def line(self) -> str:
+        resolutions = (f"; {self.pending_resolutions} resolution(s) stay pending"
+                       if self.pending_resolutions else "")
+        if self.problem and (self.sent_alerts or self.sent_resolutions):
+            return (f"{self.channel}: sent 1 digest with {self.sent_alerts} alert(s); "
+                    f"{self.problem}{resolutions} and will be posted by the next run")
         if self.problem:
             return (
                 f"slack: NOT delivered: {self.problem}; {self.pending_alerts} alert(s) stay "
-                "pending and will be sent by the next run"
+                f"pending{resolutions} and will be sent by the next run"
             )
         if self.channel == "console only":
             return (
                 f"slack: not configured; {self.pending_alerts} alert(s) recorded in balance_alerts"
             )
-        if not self.sent_alerts:
+        if not self.sent_alerts and not self.sent_resolutions:
             return f"{self.channel}: nothing new to send"
         alerts = f"{self.sent_alerts} alert(s)"
+        if self.sent_resolutions:
+            alerts += f" and {self.sent_resolutions} resolution(s)"
         return f"{self.channel}: sent 1 digest with {alerts} in {self.seconds:.1f} s"
+
+
+def _threaded(resolution: Resolution, settings: SlackSettings) -> bool:
+    """A resolution goes into the thread of the Web API message that carried its alert."""
+    ts = resolution.message_ts or ""
+    return settings.mode == "web_api" and ts.replace(".", "").isdigit()
 
 
 def notify(
@@ -50,18 +72,34 @@ def notify(
     *,
     sleep: Sleep = time.sleep,
 ) -> NotifyResult:
-    """Send one digest of the run plus every pending alert; mark what Slack accepted."""
+    """Send one digest of the run with every pending alert and resolution, then each threaded
+    resolution as a reply under its digest; mark what Slack accepted, each message on its own."""
     started = time.perf_counter()
     pending = pending_swings(conn)
-    digest = replace(run, swings=tuple(pending))
+    resolutions = pending_resolutions(conn)
     if settings.mode is None:
         return NotifyResult("console only", 0, len(pending), settings.incomplete())
+    threaded = [r for r in resolutions if _threaded(r, settings)]
+    inline = [r for r in resolutions if not _threaded(r, settings)]
+    digest = replace(run, swings=tuple(pending), resolved=tuple(inline),
+                     resolved_in_threads=len(threaded))
     channel = f"slack ({settings.mode.replace('_', ' ')})"
     if not digest.has_news:
         return NotifyResult(channel, 0, 0)
     outcome = send_message(render_slack(digest), settings, sleep=sleep)
-    seconds = time.perf_counter() - started
     if not outcome.delivered:
-        return NotifyResult(channel, 0, len(pending), outcome.problem, seconds)
+        seconds = time.perf_counter() - started
+        return NotifyResult(channel, 0, len(pending), outcome.problem, seconds,
+                            pending_resolutions=len(resolutions))
     mark_sent(conn, pending, outcome.message_ts or "")
-    return NotifyResult(channel, len(pending), 0, None, seconds)
+    mark_resolutions_sent(conn, inline)
+    sent, problem = len(inline), None
+    for thread_ts, group in groupby(threaded, key=lambda r: r.message_ts):
+        replies = list(group)
+        reply = send_message(render_resolutions_reply(replies, thread_ts), settings, sleep=sleep)
+        if reply.delivered:
+            sent += mark_resolutions_sent(conn, replies)
+        else:
+            problem = f"a resolution reply was not posted: {reply.problem}"
+    return NotifyResult(channel, len(pending), 0, problem, time.perf_counter() - started,
+                        sent, len(resolutions) - sent)

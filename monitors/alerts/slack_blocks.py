@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from monitors.alerts.digest import Digest, describe_swing, format_pct, format_usd
-from monitors.findings.results import SwingAlert
+from monitors.alerts.digest import Digest, describe_swing, format_pct, format_usd, restated_by
+from monitors.findings.results import Resolution, SwingAlert
 
 MAX_BLOCKS = 50  # Slack rejects a message with more blocks
 MAX_TEXT = 3000  # characters in one section's text
@@ -21,9 +21,13 @@ class SlackMessage:
 
     text: str
     blocks: list[dict[str, Any]]
+    thread_ts: str | None = None  # a reply in the thread of this message (Web API only)
 
     def as_payload(self) -> dict[str, Any]:
-        return {"text": self.text, "blocks": self.blocks}
+        payload = {"text": self.text, "blocks": self.blocks}
+        if self.thread_ts:
+            payload["thread_ts"] = self.thread_ts
+        return payload
 
 
 def _clip(text: str, limit: int = MAX_TEXT) -> str:
@@ -50,11 +54,17 @@ def _window(digest: Digest) -> str:
 
 
 def _swing_line(rank: int, swing: SwingAlert) -> str:
-    return (
+    line = (
         f"{rank}. *org {swing.organization_id}* · {swing.balance_date} · "
         f"{format_usd(swing.previous_balance_usd)} → {format_usd(swing.balance_usd)} "
         f"(*{format_pct(swing.change_pct)}*, {format_usd(swing.change_usd)})"
     )
+    return line + (f" · restated by {restated_by(swing)}" if swing.is_late else "")
+
+
+def _resolution_line(resolution: Resolution) -> str:
+    return (f"• *org {resolution.organization_id}* · {resolution.balance_date} · "
+            f"{resolution.sentence}")
 
 
 def _chunks(lines: list[str], limit: int = MAX_TEXT) -> list[str]:
@@ -78,6 +88,9 @@ def _title(digest: Digest) -> str:
         parts.append(f"{len(digest.critical)} critical check(s) failed")
     if digest.swings:
         parts.append(f"{len(digest.swings)} balance swing(s)")
+    resolved = len(digest.resolved) + digest.resolved_in_threads
+    if resolved:
+        parts.append(f"{resolved} resolved")
     return "balancewatch: " + (", ".join(parts) if parts else "all clear")
 
 
@@ -102,15 +115,31 @@ def render_slack(digest: Digest, *, max_swings: int = MAX_SWINGS_SHOWN) -> Slack
         if len(digest.critical) > len(shown):
             lines.append(f"…and {len(digest.critical) - len(shown)} more critical failure(s)")
         blocks += [_section(chunk) for chunk in _chunks(lines)]
-    ranked = digest.ranked_swings()
-    if ranked:
+    groups = (
+        (digest.ranked_swings(late=False),
+         ":bar_chart: *Balance swings on new days*, largest USD move first:"),
+        (digest.ranked_swings(late=True),
+         ":hourglass: *Swings found in late data* (days evaluated before, restated since):"),
+    )
+    for ranked, title in groups:
+        if not ranked:
+            continue
         blocks.append({"type": "divider"})
         shown_swings = ranked[:max_swings]
-        lines = [":bar_chart: *Balance swings*, largest USD move first:"]
-        lines += [_swing_line(i, s) for i, s in enumerate(shown_swings, start=1)]
+        lines = [title] + [_swing_line(i, s) for i, s in enumerate(shown_swings, start=1)]
         blocks += [_section(chunk) for chunk in _chunks(lines)]
         if len(ranked) > len(shown_swings):
             blocks.append(_context(f"…and {len(ranked) - len(shown_swings)} more swing(s)"))
+    if digest.resolved or digest.resolved_in_threads:
+        blocks.append({"type": "divider"})
+        lines = [":white_check_mark: *Alerts resolved* (the day no longer swings):"]
+        lines += [_resolution_line(r) for r in digest.resolved[:max_swings]]
+        if len(digest.resolved) > max_swings:
+            lines.append(f"…and {len(digest.resolved) - max_swings} more")
+        if digest.resolved_in_threads:
+            lines.append(f"{digest.resolved_in_threads} alert(s) resolved in the thread of the "
+                         "digest that carried them")
+        blocks += [_section(chunk) for chunk in _chunks(lines)]
     docs = _docs_line(digest)
     if docs:
         blocks.append(_context(docs))
@@ -125,7 +154,22 @@ def render_fallback(digest: Digest) -> str:
     for failure in digest.critical[:FALLBACK_SWINGS]:
         lines.append(f"CRITICAL {failure.suite} {failure.expectation}: {failure.detail}")
     ranked = digest.ranked_swings()
-    lines += [describe_swing(s) for s in ranked[:FALLBACK_SWINGS]]
+    lines += [describe_swing(s) + (f" (late data, {restated_by(s)})" if s.is_late else "")
+              for s in ranked[:FALLBACK_SWINGS]]
     if len(ranked) > FALLBACK_SWINGS:
         lines.append(f"…and {len(ranked) - FALLBACK_SWINGS} more swing(s)")
+    lines += [f"resolved: org {r.organization_id} on {r.balance_date}: {r.sentence}"
+              for r in digest.resolved[:FALLBACK_SWINGS]]
     return _clip("\n".join(lines))
+
+
+def render_resolutions_reply(resolutions: list[Resolution], thread_ts: str) -> SlackMessage:
+    """A thread reply under the digest that carried these alerts: they no longer hold."""
+    lines = [f":white_check_mark: *{len(resolutions)} alert(s) of this digest resolved* "
+             "(late data restated the day):"]
+    lines += [_resolution_line(r) for r in resolutions]
+    blocks = [_section(chunk) for chunk in _chunks(lines)][: MAX_BLOCKS]
+    text = "\n".join(
+        f"resolved: org {r.organization_id} on {r.balance_date}: {r.sentence}" for r in resolutions
+    )
+    return SlackMessage(text=_clip(text), blocks=blocks, thread_ts=thread_ts)

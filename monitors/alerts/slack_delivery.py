@@ -99,7 +99,8 @@ def _post_web_api(settings: SlackSettings, message: SlackMessage) -> str:
     )
     try:
         response = client.chat_postMessage(
-            channel=settings.channel, text=message.text, blocks=message.blocks
+            channel=settings.channel, text=message.text, blocks=message.blocks,
+            thread_ts=message.thread_ts,
         )
     except SlackApiError as err:
         status = err.response.status_code

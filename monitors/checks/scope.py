@@ -10,8 +10,11 @@ assets that read this run's scope from ``monitor_scope`` (row ``this_run``):
 * ``fact_daily_balance``: every row from ``from_date`` (the day before the first evaluated day, or
   before the as-of date when there is no new day: the swing check compares with it) on, plus
   the rows the build restated before it: for each organization with an invoice of those loads
-  on an earlier day, its days from that day on (``monitor_scope_days``; dbt's incremental build
-  restarts the series there).
+  on an earlier day (a late invoice, a status change), its days from that day on
+  (``monitor_scope_days``; dbt's incremental build restarts the series there), and the day before
+  it, which the swing check compares the first restated day with. The swing check evaluates
+  every row of that set whose day before is in it too, from the first day the monitor ever
+  evaluated on: the new days, and the restated days (late data).
 
 A run without critical failures records its newest load as ``last_passed``; a failing run does
 not, so the next run checks the same loads again. The SQL is portable (SQLite and PostgreSQL).
@@ -80,14 +83,34 @@ class Scope:
     from_date: str
     as_of: str | None = None
     restated: tuple[tuple[str, int], ...] = ()  # (balance_date, organization_id)
+    checked_load_id: int | None = None  # the newest load the last passing run checked
+
+    def reevaluates(self, organization_id: int, day: str, evaluate_from: str) -> bool:
+        """Whether this run's swing check looks at ``day`` of an organization again: a day
+        from ``evaluate_from`` on whose day before is in the checked rows too."""
+        if day < evaluate_from:
+            return False
+        if self.whole or day > self.from_date:
+            return True
+        tail = self._tails().get(organization_id)
+        return tail is not None and tail < day
+
+    def _tails(self) -> dict[int, str]:
+        """Organization -> the first row of its restated tail (the day before the restatement,
+        read for comparison only)."""
+        starts: dict[int, str] = {}
+        for day, org in self.restated:
+            starts[org] = min(day, starts.get(org, day))
+        return starts
 
     def describe(self) -> str:
         if self.whole:
             return f"checking whole tables ({self.reason})"
-        tails = len({org for _, org in self.restated})
+        tails = len(self._tails())
+        restated = len(self.restated) - tails  # each tail's first row is the day before it
         return (f"checking loads after {self.after_load_id} (through {self.through_load_id}), "
                 f"fact_daily_balance from {self.from_date}"
-                + (f" and {len(self.restated)} restated day(s) of {tails} organization(s)"
+                + (f" and {restated} restated day(s) of {tails} organization(s)"
                    if tails else ""))
 
 
@@ -126,6 +149,10 @@ def _newest_load(conn: Connection) -> int:
     )
 
 
+def _day_before(day: str) -> str:
+    return (date.fromisoformat(day) - timedelta(days=1)).isoformat()
+
+
 def _days(first: str, before: str) -> list[str]:
     """ISO days from ``first`` up to the day before ``before``."""
     start, stop = date.fromisoformat(first), date.fromisoformat(before)
@@ -146,18 +173,19 @@ def plan_scope(
     if full_check or after is None or as_of is None:
         reason = ("--full-check" if full_check else "no run has passed yet" if after is None
                   else "no as-of date")
-        return Scope(True, reason, 0, through, WHOLE_HISTORY, as_of)
+        return Scope(True, reason, 0, through, WHOLE_HISTORY, as_of, checked_load_id=after)
     # from the day before the first evaluated day: the swing check compares with it
-    from_date = (date.fromisoformat(min(first_day or as_of, as_of)) - timedelta(days=1)).isoformat()
+    from_date = _day_before(min(first_day or as_of, as_of))
     changed = conn.execute(
         "select organization_id, min(created_date) from stg_invoices "
         "where _load_id > ? and created_date < ? group by organization_id",
         (after, from_date),
     ).fetchall()
+    # each tail from the day before the restated day: the swing check compares with it
     restated = tuple(
-        (day, int(org)) for org, first in changed for day in _days(first, from_date)
+        (day, int(org)) for org, first in changed for day in _days(_day_before(first), from_date)
     )
-    return Scope(False, "new data", after, through, from_date, as_of, restated)
+    return Scope(False, "new data", after, through, from_date, as_of, restated, after)
 
 
 def write_scope(conn: Connection, scope: Scope) -> None:

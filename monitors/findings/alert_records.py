@@ -1,19 +1,27 @@
 """``balance_alerts``: one row per (organization, day, rule), and the outbox Slack is sent from.
 
-Recording is ``INSERT ... ON CONFLICT DO NOTHING``, so re-evaluating a day never duplicates an
-alert. An alert stays ``pending`` until Slack accepted a digest carrying it, then it is ``sent``
-with the message timestamp: Slack is told at most once per key. The SQL is portable (SQLite and
-PostgreSQL, ``?`` parameters through :class:`~balancewatch.warehouse.Connection`).
+An alert is inserted once per key and then kept up to date as late data restates its day:
+its figures are updated (``updated_at``) while the day still swings, it is resolved
+(``resolved_at``, ``resolution``) when the day no longer swings, and re-opened (``reopened_count``)
+when it swings again. Slack is told at most once per event: a swing stays ``pending`` until a
+digest carrying it was accepted (then ``sent``, with the message's ``message_ts``); the resolution
+of a sent alert stays ``resolution_status = 'pending'`` until it was posted (in the thread of
+``message_ts``, or in a webhook digest). The SQL is portable (SQLite and PostgreSQL, ``?``
+parameters through :class:`~balancewatch.warehouse.Connection`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
+
 from balancewatch.clock import utc_now
 from balancewatch.warehouse import Connection
-from monitors.findings.results import SwingAlert
+from monitors.findings.results import LATE_DATA, Resolution, SwingAlert
 
 PENDING = "pending"
 SENT = "sent"
+FIGURES_TOLERANCE_USD = 1e-6  # figures closer than this are "unchanged"
 ALERTS_DDL = """
 create table if not exists balance_alerts (
     organization_id      bigint  not null,
@@ -29,48 +37,157 @@ create table if not exists balance_alerts (
                          check (delivery_status in ('pending', 'sent')),
     sent_at              text,
     message_ts           text,
+    detected_as          text    not null default 'new_day',
+    restated_by_load_id  bigint,
+    updated_at           text,
+    resolved_at          text,
+    resolution           text,
+    resolution_status    text,
+    resolution_sent_at   text,
+    reopened_count       integer not null default 0,
     primary key (organization_id, balance_date, rule)
 )"""
+#: Columns added after the first release: an older warehouse gets them on its next run.
+LATER_COLUMNS = {
+    "detected_as": "text not null default 'new_day'",
+    "restated_by_load_id": "bigint",
+    "updated_at": "text",
+    "resolved_at": "text",
+    "resolution": "text",
+    "resolution_status": "text",
+    "resolution_sent_at": "text",
+    "reopened_count": "integer not null default 0",
+}
+_FIGURES = "previous_balance_usd, balance_usd, change_usd, change_pct"
 
 
 def ensure_table(conn: Connection) -> None:
-    """Create ``balance_alerts`` when missing."""
+    """Create ``balance_alerts`` when missing; add the columns an older one lacks."""
     conn.execute(ALERTS_DDL)
+    conn.add_missing_columns("balance_alerts", LATER_COLUMNS)
 
 
-def record_alerts(
-    conn: Connection, swings: list[SwingAlert], severity: str = "warning"
-) -> int:
-    """Insert alerts not recorded before; returns how many are new."""
-    seen_at = utc_now()
+@dataclass(frozen=True)
+class StoredAlert:
+    """The parts of a recorded alert that decide what a new evaluation changes."""
+
+    previous_balance_usd: float
+    balance_usd: float
+    resolved: bool
+    sent: bool
+    message_ts: str | None
+
+    def same_figures(self, swing: SwingAlert) -> bool:
+        return (abs(self.previous_balance_usd - swing.previous_balance_usd) < FIGURES_TOLERANCE_USD
+                and abs(self.balance_usd - swing.balance_usd) < FIGURES_TOLERANCE_USD)
+
+
+def stored_alerts(conn: Connection, rule: str) -> dict[tuple[int, str, str], StoredAlert]:
+    """Every recorded alert of ``rule`` by key (a few per day: small next to the data)."""
+    rows = conn.execute(
+        "select organization_id, balance_date, previous_balance_usd, balance_usd, "
+        "resolved_at, delivery_status, message_ts from balance_alerts where rule = ?",
+        (rule,),
+    ).fetchall()
+    return {
+        (int(r[0]), r[1], rule): StoredAlert(float(r[2]), float(r[3]), r[4] is not None,
+                                             r[5] == SENT, r[6])
+        for r in rows
+    }
+
+
+def insert_alerts(conn: Connection, swings: Iterable[SwingAlert], severity: str = "warning"
+                  ) -> int:
+    """Insert new alerts (``pending``); returns how many."""
+    now = utc_now()
     return conn.executemany(
-        """
-        insert into balance_alerts (organization_id, balance_date, previous_balance_usd,
-            balance_usd, change_pct, change_usd, rule, severity, first_seen_at, delivery_status)
-        values (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending')
+        f"""
+        insert into balance_alerts (organization_id, balance_date, {_FIGURES}, rule, severity,
+            first_seen_at, delivery_status, detected_as, restated_by_load_id)
+        values (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)
         on conflict (organization_id, balance_date, rule) do nothing
         """,
         [
             (s.organization_id, s.balance_date, s.previous_balance_usd, s.balance_usd,
-             s.change_pct, s.change_usd, s.rule, severity, seen_at)
+             s.change_usd, s.change_pct, s.rule, severity, now, s.detected_as, s.load_id)
             for s in swings
         ],
     )
 
 
-def pending_swings(conn: Connection) -> list[SwingAlert]:
-    """Alerts not yet delivered to Slack, largest absolute USD change first."""
-    rows = conn.execute(
+def update_figures(conn: Connection, swings: Iterable[SwingAlert]) -> int:
+    """A still-swinging day was restated: store its latest figures."""
+    now = utc_now()
+    return conn.executemany(
         """
-        select organization_id, balance_date, previous_balance_usd, balance_usd,
-               change_usd, change_pct, rule
+        update balance_alerts set previous_balance_usd = ?, balance_usd = ?, change_usd = ?,
+            change_pct = ?, updated_at = ?, restated_by_load_id = coalesce(?, restated_by_load_id)
+        where organization_id = ? and balance_date = ? and rule = ?
+        """,
+        [(s.previous_balance_usd, s.balance_usd, s.change_usd, s.change_pct, now, s.load_id,
+          *s.key) for s in swings],
+    )
+
+
+def reopen(conn: Connection, swings: Iterable[SwingAlert]) -> int:
+    """A resolved day swings again: open it, pending, with its new figures (sent again)."""
+    now = utc_now()
+    return conn.executemany(
+        f"""
+        update balance_alerts set previous_balance_usd = ?, balance_usd = ?, change_usd = ?,
+            change_pct = ?, updated_at = ?, detected_as = '{LATE_DATA}',
+            restated_by_load_id = ?, resolved_at = null, resolution = null,
+            resolution_status = null, resolution_sent_at = null, delivery_status = 'pending',
+            sent_at = null, reopened_count = reopened_count + 1
+        where organization_id = ? and balance_date = ? and rule = ?
+        """,
+        [(s.previous_balance_usd, s.balance_usd, s.change_usd, s.change_pct, now, s.load_id,
+          *s.key) for s in swings],
+    )
+
+
+def resolve(conn: Connection, resolutions: Iterable[Resolution], sent: set[tuple]) -> int:
+    """Resolve alerts whose day no longer swings; a sent one gets a pending resolution message."""
+    now = utc_now()
+    return conn.executemany(
+        """
+        update balance_alerts set resolved_at = ?, resolution = ?, resolution_status = ?
+        where organization_id = ? and balance_date = ? and rule = ? and resolved_at is null
+        """,
+        [(now, r.sentence, PENDING if r.key in sent else None, *r.key) for r in resolutions],
+    )
+
+
+def pending_swings(conn: Connection) -> list[SwingAlert]:
+    """Open alerts not yet delivered to Slack, largest absolute USD change first."""
+    rows = conn.execute(
+        f"""
+        select organization_id, balance_date, {_FIGURES}, rule, detected_as,
+               restated_by_load_id, reopened_count
         from balance_alerts
-        where delivery_status = ?
+        where delivery_status = ? and resolved_at is null
         order by abs(change_usd) desc, balance_date, organization_id
         """,
         (PENDING,),
     ).fetchall()
-    return [SwingAlert(*row) for row in rows]
+    return [
+        SwingAlert(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], bool(r[9]))
+        for r in rows
+    ]
+
+
+def pending_resolutions(conn: Connection) -> list[Resolution]:
+    """Resolutions of sent alerts not yet posted, oldest message first."""
+    rows = conn.execute(
+        """
+        select a.organization_id, a.balance_date, a.rule, a.resolution, a.message_ts
+        from balance_alerts as a
+        where a.resolution_status = ?
+        order by a.message_ts, a.balance_date, a.organization_id
+        """,
+        (PENDING,),
+    ).fetchall()
+    return [Resolution(r[0], r[1], r[2], None, None, r[3], r[4]) for r in rows]
 
 
 def mark_sent(conn: Connection, alerts: list[SwingAlert], message_ts: str) -> int:
@@ -84,4 +201,18 @@ def mark_sent(conn: Connection, alerts: list[SwingAlert], message_ts: str) -> in
             where organization_id = ? and balance_date = ? and rule = ? and delivery_status = ?
             """,
             [(SENT, sent_at, message_ts, *alert.key, PENDING) for alert in alerts],
+        )
+
+
+def mark_resolutions_sent(conn: Connection, resolutions: list[Resolution]) -> int:
+    """Mark posted resolutions as sent (once); returns how many changed."""
+    sent_at = utc_now()
+    with conn.transaction():
+        return conn.executemany(
+            """
+            update balance_alerts set resolution_status = ?, resolution_sent_at = ?
+            where organization_id = ? and balance_date = ? and rule = ?
+              and resolution_status = ?
+            """,
+            [(SENT, sent_at, *r.key, PENDING) for r in resolutions],
         )

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 SWING_RULE = "balance_swing"  # the rule name alerts are recorded under
+NEW_DAY, LATE_DATA = "new_day", "late_data"  # balance_alerts.detected_as
 SWING_TYPE = "expect_daily_balance_swings_within_threshold"
 REPORTED_TYPES = ("expect_column_values_to_reference_other_table",)  # shown even when passing
 
@@ -21,10 +22,34 @@ class SwingAlert:
     change_usd: float
     change_pct: float | None
     rule: str = SWING_RULE
+    detected_as: str = NEW_DAY  # NEW_DAY, or LATE_DATA: a day evaluated before, restated since
+    load_id: int | None = None  # late data: the newest load that restated the day
+    reopened: bool = False  # it had been resolved, and swings again
 
     @property
     def key(self) -> tuple[int, str, str]:
         """The alert's identity: it is sent at most once per (organization, day, rule)."""
+        return (self.organization_id, self.balance_date, self.rule)
+
+    @property
+    def is_late(self) -> bool:
+        return self.detected_as == LATE_DATA
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """A recorded alert whose day no longer swings after a restatement."""
+
+    organization_id: int
+    balance_date: str
+    rule: str
+    previous_balance_usd: float | None  # the day's figures now
+    balance_usd: float | None
+    sentence: str  # "no longer a swing: 900.00 -> 1,050.00 USD after load 7"
+    message_ts: str | None = None  # the digest that carried the alert (None: never sent)
+
+    @property
+    def key(self) -> tuple[int, str, str]:
         return (self.organization_id, self.balance_date, self.rule)
 
 

@@ -20,16 +20,24 @@ DEFAULT_FIRST_RUN_DAYS = 30
 
 STATE_DDL = """
 create table if not exists monitor_state (
-    rule                text primary key,
-    last_evaluated_date text not null,   -- 'YYYY-MM-DD'
-    updated_at          text not null    -- UTC 'YYYY-MM-DDTHH:MM:SSZ'
+    rule                 text primary key,
+    last_evaluated_date  text not null,   -- 'YYYY-MM-DD'
+    updated_at           text not null,   -- UTC 'YYYY-MM-DDTHH:MM:SSZ'
+    first_evaluated_date text             -- the first day a run evaluated: late data from it on
 )"""
 
 
-
 def ensure_table(conn: Connection) -> None:
-    """Create ``monitor_state`` when missing."""
+    """Create ``monitor_state`` when missing; an older one gets ``first_evaluated_date``
+    (its earliest alert day, else its watermark: late data before it was never evaluated)."""
     conn.execute(STATE_DDL)
+    if conn.add_missing_columns("monitor_state", {"first_evaluated_date": "text"}):
+        has_alerts = "balance_alerts" in conn.table_names()
+        earliest = "(select min(balance_date) from balance_alerts)" if has_alerts else "null"
+        conn.execute(
+            f"update monitor_state set first_evaluated_date = "
+            f"coalesce({earliest}, last_evaluated_date)"
+        )
 
 
 @dataclass(frozen=True)
@@ -47,9 +55,22 @@ class Window:
 
 
 def last_evaluated(conn: Connection, rule: str = SWING_RULE) -> str | None:
+    """The watermark: the last day a run evaluated (None before the first run)."""
     row = conn.execute(
         "select last_evaluated_date from monitor_state where rule = ?", (rule,)
     ).fetchone()
+    return row[0] if row else None
+
+
+def first_evaluated(conn: Connection, rule: str = SWING_RULE) -> str | None:
+    """The first day any run evaluated (None before the first run); read-only, so an older
+    ``monitor_state`` without the column answers what :func:`ensure_table` will store."""
+    column = "first_evaluated_date"
+    if column not in conn.column_names("monitor_state"):
+        column = "last_evaluated_date"
+        if "balance_alerts" in conn.table_names():
+            column = f"coalesce((select min(balance_date) from balance_alerts), {column})"
+    row = conn.execute(f"select {column} from monitor_state where rule = ?", (rule,)).fetchone()
     return row[0] if row else None
 
 
@@ -67,16 +88,23 @@ def evaluation_window(
     return Window(first.isoformat(), as_of, f"new days after {last}")
 
 
-def advance_watermark(conn: Connection, as_of: str, rule: str = SWING_RULE) -> None:
-    """Record ``as_of`` as the last evaluated day (never moves backwards)."""
+def advance_watermark(conn: Connection, as_of: str, first_day: str,
+                      rule: str = SWING_RULE) -> None:
+    """Record ``as_of`` as the last evaluated day (never moves backwards) and ``first_day`` as
+    the first (never moves forwards)."""
     conn.execute(
         """
-        insert into monitor_state (rule, last_evaluated_date, updated_at) values (?, ?, ?)
+        insert into monitor_state (rule, last_evaluated_date, updated_at, first_evaluated_date)
+        values (?, ?, ?, ?)
         on conflict (rule) do update set
             last_evaluated_date = case
                 when excluded.last_evaluated_date > monitor_state.last_evaluated_date
                 then excluded.last_evaluated_date else monitor_state.last_evaluated_date end,
+            first_evaluated_date = case
+                when monitor_state.first_evaluated_date is null
+                  or excluded.first_evaluated_date < monitor_state.first_evaluated_date
+                then excluded.first_evaluated_date else monitor_state.first_evaluated_date end,
             updated_at = excluded.updated_at
         """,
-        (rule, as_of, utc_now()),
+        (rule, as_of, utc_now(), first_day),
     )

@@ -83,10 +83,9 @@ class RecordAlertsAction(ValidationAction):
             finding = next((f for f in map(swing_finding, results) if f is not None), None)
             run.critical = run.critical_so_far(summaries)
             run.finding = finding
-            recorded = record_swings(
-                run.warehouse, finding, as_of=run.as_of, trusted=not run.critical
+            run.recorded = record_swings(
+                run.warehouse, finding, run.evaluation, trusted=not run.critical
             )
-            run.swings, run.new_alerts = recorded.swings, recorded.new_alerts
         except Exception as exc:  # noqa: BLE001 - must not escape checkpoint.run()
             logger.warning("alerts not recorded: %s", exc)
             run.critical.append(
@@ -99,7 +98,9 @@ class RecordAlertsAction(ValidationAction):
                 )
             )
             return {"error": f"{type(exc).__name__}: {exc}"}
-        return {"new_alerts": run.new_alerts, "critical_failures": len(run.critical)}
+        recorded = run.recorded
+        return {"new_alerts": recorded.new_alerts, "late_data_alerts": len(recorded.late),
+                "resolved_alerts": len(recorded.resolved), "critical_failures": len(run.critical)}
 
 
 class SlackDigestAction(ValidationAction):

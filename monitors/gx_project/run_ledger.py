@@ -15,7 +15,8 @@ from pathlib import Path
 
 from balancewatch.warehouse import Warehouse
 from monitors.alerts.digest import CriticalFailure, Digest
-from monitors.findings.results import FailedExpectation, SuiteSummary, SwingAlert, SwingFinding
+from monitors.findings.recording import Evaluation, Recorded
+from monitors.findings.results import FailedExpectation, SuiteSummary, SwingFinding
 from monitors.findings.watermark import Window
 
 
@@ -27,12 +28,12 @@ class MonitorRun:
     as_of: str | None
     window: Window | None
     docs_index: Path
+    evaluation: Evaluation
     notify_slack: bool = True
     suites: list[SuiteSummary] = field(default_factory=list)
     finding: SwingFinding | None = None
-    swings: list[SwingAlert] = field(default_factory=list)
+    recorded: Recorded | None = None  # what recording did (None: not reached)
     critical: list[FailedExpectation] = field(default_factory=list)
-    new_alerts: int | None = None  # None: nothing recorded (critical failure, or not reached)
     notify_line: str | None = None
 
     def critical_so_far(self, more: list[SuiteSummary] = ()) -> list[FailedExpectation]:
@@ -42,7 +43,7 @@ class MonitorRun:
         ]
 
     def digest(self, docs_url: str | None = None) -> Digest:
-        """The run as a digest (swings are filled in from the outbox when it is sent)."""
+        """The run as a digest (swings and resolutions are filled in from the outbox)."""
         window = self.window
         evaluated = bool(window and window.days)
         return Digest(
@@ -50,7 +51,6 @@ class MonitorRun:
             first_day=window.first_day if evaluated else None,
             last_day=self.as_of if evaluated else None,
             days_evaluated=window.days if window else 0,
-            swings=tuple(self.swings),
             critical=tuple(
                 CriticalFailure(f.suite, f.expectation_type, f"{f.what}: {f.observed}")
                 for f in self.critical
