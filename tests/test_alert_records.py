@@ -1,0 +1,49 @@
+"""An older warehouse's monitor tables gain the late-data columns in place, on both engines."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from monitors.findings import alert_records, watermark
+from tests.conftest import fresh_warehouse
+
+OLD_ALERTS = """
+create table balance_alerts (
+    organization_id bigint not null, balance_date text not null,
+    previous_balance_usd double precision not null, balance_usd double precision not null,
+    change_pct double precision, change_usd double precision not null, rule text not null,
+    severity text not null, first_seen_at text not null,
+    delivery_status text not null default 'pending', sent_at text, message_ts text,
+    primary key (organization_id, balance_date, rule)
+)"""
+OLD_STATE = """
+create table monitor_state (
+    rule text primary key, last_evaluated_date text not null, updated_at text not null
+)"""
+
+
+def test_an_older_warehouse_is_migrated_and_keeps_its_alerts(engine: str, tmp_path: Path) -> None:
+    with fresh_warehouse(engine, tmp_path) as warehouse:
+        warehouse.create()
+        with warehouse.connection() as conn:
+            conn.execute(OLD_ALERTS)
+            conn.execute(OLD_STATE)
+            conn.execute("insert into monitor_state values ('balance_swing', '2024-04-30', 'x')")
+            conn.execute(
+                "insert into balance_alerts values (7, '2024-04-12', 100, 300, 200, 200, "
+                "'balance_swing', 'warning', 'x', 'sent', 'y', '1700000001.000100')"
+            )
+            # read-only, before migrating: the earliest alert day is where late data starts
+            assert watermark.first_evaluated(conn) == "2024-04-12"
+            with conn.transaction():
+                watermark.ensure_table(conn)
+                alert_records.ensure_table(conn)
+                alert_records.ensure_table(conn)  # twice: nothing more to add
+            assert watermark.first_evaluated(conn) == "2024-04-12"
+            row = conn.execute(
+                "select delivery_status, message_ts, detected_as, resolved_at, reopened_count "
+                "from balance_alerts"
+            ).fetchone()
+            assert tuple(row) == ("sent", "1700000001.000100", "new_day", None, 0)
+            assert set(alert_records.LATER_COLUMNS) <= conn.column_names("balance_alerts")
+            assert alert_records.pending_swings(conn) == []
