@@ -1,10 +1,10 @@
 """The monitor stage: run the GX checkpoints on the warehouse, record and print balance alerts.
 
 ``monitor(warehouse)`` runs checkpoint ``staging`` (stg_invoices, stg_organizations) and checkpoint
-``balance`` (fact_daily_balance, including the swing expectation on the days after the watermark),
-whose actions record new swings in ``balance_alerts``, advance the watermark and send the Slack
-digest; it prints one line per suite and the alert block, and returns the exit status of
-CONTRACT.md §3:
+``balance`` (fact_daily_balance, including the swing expectation on the days after the watermark
+and on the days late data restated), whose actions record swings and resolutions in
+``balance_alerts``, advance the watermark and send the Slack digest; it prints one line per suite
+and the alert block (new days, late data, resolved), and returns the exit status of CONTRACT.md §3:
 
 * 0 -- ran; warnings and alerts allowed;
 * 1 -- a critical expectation failed: alerts are not recorded and the watermark does not move
@@ -140,8 +140,7 @@ def run_monitor(
         if first_run_days < 1 or (keep_runs is not None and keep_runs < 1):
             raise BadInput("first_run_days and keep_runs must be >= 1")
         if not (project_root / "gx" / "great_expectations.yml").is_file():
-            raise BadInput(f"no GX context in {project_root / 'gx'}: run "
-                           "`python -m monitors.gx_project.setup`")
+            raise BadInput(f"no GX context in {project_root / 'gx'}: run `make gx`")
         as_of, last, first_evaluated_day = _inspect_warehouse(warehouse)
     except BadInput as exc:
         say(f"monitor: {exc}")

@@ -63,7 +63,7 @@ def check_suite(suite: Any, expected: list[Any]) -> None:
             f"suite {suite.name!r} is not what monitors/checks/suites.py defines "
             f"(missing: {dict(missing) or 'none'}; unexpected: {dict(extra) or 'none'}). "
             "Was a custom expectation module not imported, or gx/ not rebuilt? "
-            "Run `python -m monitors.gx_project.setup`."
+            "Run `make gx`."
         )
 
 
