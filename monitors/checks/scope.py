@@ -23,6 +23,7 @@ not, so the next run checks the same loads again. The SQL is portable (SQLite an
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from datetime import date, timedelta
 
 from balancewatch.clock import utc_now
@@ -92,10 +93,11 @@ class Scope:
             return False
         if self.whole or day > self.from_date:
             return True
-        tail = self._tails().get(organization_id)
+        tail = self.tails.get(organization_id)
         return tail is not None and tail < day
 
-    def _tails(self) -> dict[int, str]:
+    @cached_property
+    def tails(self) -> dict[int, str]:
         """Organization -> the first row of its restated tail (the day before the restatement,
         read for comparison only)."""
         starts: dict[int, str] = {}
@@ -106,7 +108,7 @@ class Scope:
     def describe(self) -> str:
         if self.whole:
             return f"checking whole tables ({self.reason})"
-        tails = len(self._tails())
+        tails = len(self.tails)
         restated = len(self.restated) - tails  # each tail's first row is the day before it
         return (f"checking loads after {self.after_load_id} (through {self.through_load_id}), "
                 f"fact_daily_balance from {self.from_date}"
