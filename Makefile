@@ -20,9 +20,17 @@ $(STAMP): pyproject.toml
 	$(VENV)/bin/pip install --quiet -e '.[dev]'
 	@touch $@
 
-venv: $(STAMP)
+# Data Docs assets (Bootstrap, Font Awesome, ... pinned in monitors/docs/assets.lock.json), fetched
+# with npm into the virtualenv so every Data Docs page works offline.
+DOCS_ASSETS := $(VENV)/.docs-assets
+$(DOCS_ASSETS): $(STAMP) monitors/docs/assets.lock.json
+	@bash scripts/ensure-npm.sh
+	$(VENV)/bin/python -m monitors.docs.assets
+	@touch $@
 
-pipeline: $(STAMP)
+venv: $(STAMP) $(DOCS_ASSETS)
+
+pipeline: $(STAMP) $(DOCS_ASSETS)
 	$(BW) run $(DATA_DIR) --warehouse $(WAREHOUSE)
 
 load: $(STAMP)
@@ -31,7 +39,7 @@ load: $(STAMP)
 build: $(STAMP)
 	$(BW) build --warehouse $(WAREHOUSE)
 
-monitor: $(STAMP)
+monitor: $(STAMP) $(DOCS_ASSETS)
 	$(BW) monitor --warehouse $(WAREHOUSE)
 
 # Rebuild the committed GX file context (gx/) from monitors/checks/suites.py and the dbt vars.
@@ -45,7 +53,7 @@ system-packages:
 postgres:
 	@bash scripts/ensure-postgres.sh
 
-test: $(STAMP) system-packages postgres
+test: $(STAMP) $(DOCS_ASSETS) system-packages postgres
 	$(VENV)/bin/pytest
 
 # Benchmark: generate a preset's data, run every stage, compare with the sqlite3 floor.

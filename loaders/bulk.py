@@ -34,6 +34,7 @@ def start(conn: Connection) -> None:
         conn.execute(f"create schema if not exists {SCHEMA}")  # rolled back with the rest
     for spec in TABLES:
         conn.execute(spec.create_sql(conn.kind))
+        conn.add_missing_columns(spec.name, spec.previous_columns)  # an older release's table
     conn.execute(load_log_sql(conn.kind))
 
 
@@ -79,7 +80,7 @@ def insert_from_sql(spec: TableSpec, source: str, *, upsert: bool) -> str:
     sql = f"insert into {spec.name} ({columns}) select {columns} from {source}"
     if not upsert:
         return sql
-    updates = ", ".join(f"{n} = excluded.{n}" for n in names[1:])
+    updates = ", ".join([*spec.previous_updates(), *(f"{n} = excluded.{n}" for n in names[1:])])
     return (
         f"{sql} on conflict ({spec.primary_key.name}) do update set {updates} "
         f"where {spec.name}._load_id is distinct from excluded._load_id"

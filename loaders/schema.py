@@ -32,6 +32,14 @@ class TableSpec:
     name: str
     file_prefix: str
     columns: tuple[Column, ...]
+    kept_on_replace: str | None = None  # its value before a later load replaced the row is kept
+
+    @property
+    def previous_columns(self) -> dict[str, str]:
+        """Loader columns for the replaced row's value and load (``_previous_status``, ...)."""
+        if self.kept_on_replace is None:
+            return {}
+        return {f"_previous_{self.kept_on_replace}": "text", "_previous_load_id": "integer"}
 
     @property
     def primary_key(self) -> Column:
@@ -55,6 +63,7 @@ class TableSpec:
             sql_type = types.get(col.sql_type, col.sql_type)
             defs.append(f"{col.name} {sql_type}{' not null' if col.required else ''}")
         defs.append("_load_id integer not null")
+        defs += [f"{name} {sql_type}" for name, sql_type in self.previous_columns.items()]
         body = ",\n    ".join(defs)
         return f"create table if not exists {self.name} (\n    {body}\n)"
 
@@ -78,12 +87,21 @@ class TableSpec:
         """
         names = [c.name for c in self.columns] + ["_load_id"]
         placeholders = ", ".join("?" for _ in names)
-        updates = ", ".join(f"{n} = excluded.{n}" for n in names[1:])
+        updates = ", ".join([*self.previous_updates(), *(f"{n} = excluded.{n}" for n in names[1:])])
         return (
             f"insert into {self.name} ({', '.join(names)}) values ({placeholders}) "
             f"on conflict ({self.primary_key.name}) do update set {updates} "
             f"where {self.name}._load_id is not excluded._load_id"
         )
+
+
+    def previous_updates(self) -> list[str]:
+        """``set`` items of an upsert that keep the replaced row's value and load."""
+        if self.kept_on_replace is None:
+            return []
+        column = self.kept_on_replace
+        return [f"_previous_{column} = {self.name}.{column}",
+                f"_previous_load_id = {self.name}._load_id"]
 
 
 def _col(header: str, sql_type: str, parse: Parser, required: bool) -> Column:
@@ -122,6 +140,7 @@ INVOICES = TableSpec(
         _col("FX_RATE_PAYMENT", "real", parse_decimal, False),
         _col("CREATED_AT", "text", parse_utc_timestamp, True),
     ),
+    kept_on_replace="status",  # a late-data alert names an invoice's status before a re-send
 )
 
 TABLES: tuple[TableSpec, ...] = (ORGANIZATIONS, INVOICES)

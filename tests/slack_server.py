@@ -4,7 +4,10 @@ Serves ``chat.postMessage`` (a ``thread_ts`` reply must name the ``ts`` of a mes
 posted; replies are recorded per thread) and ``auth.test`` of the Web API (``/api/...``) and
 incoming webhooks (``/services/...``), records every request, and answers from a queue of
 scripted faults first: 429 with Retry-After, 5xx, ``ok: false`` with an error code, or a slow
-answer.
+answer (a fault with a ``path`` applies only to a request whose path contains it). Uploads as
+``files_upload_v2`` makes them: ``files.getUploadURLExternal`` (a file id and an upload URL),
+``/upload/<id>`` (raw or multipart bytes) and ``files.completeUploadExternal``, which shares the
+files in a channel or thread: only those count (``state.uploads``).
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ class Fault:
     status: int = 500
     error: str = "internal_error"
     seconds: float = 0.0
+    path: str | None = None  # only requests whose path contains this (None: any request)
 
 
 @dataclass
@@ -38,6 +42,18 @@ class Recorded:
     headers: dict[str, str]
     body: Any
     answered: int = 0
+
+
+@dataclass(frozen=True)
+class SharedFile:
+    """A file completed by ``files.completeUploadExternal`` into a channel: what Slack shows."""
+
+    file_id: str
+    filename: str
+    title: str | None
+    content: bytes
+    channel_id: str
+    thread_ts: str | None
 
 
 @dataclass
@@ -52,16 +68,38 @@ class SlackState:
     replies: dict[str, list[Any]] = field(default_factory=dict)  # thread_ts -> bodies in order
     lock: threading.Lock = field(default_factory=threading.Lock)
     next_ts: int = 1_700_000_000
+    pending: dict[str, dict[str, Any]] = field(default_factory=dict)  # file id -> not completed
+    uploads: list[SharedFile] = field(default_factory=list)  # completed and shared, in order
+    next_file: int = 0
 
-    def take_fault(self) -> Fault | None:
+    def take_fault(self, path: str = "") -> Fault | None:
+        """The first scripted fault for a request to ``path`` (removed from the queue)."""
         with self.lock:
-            return self.faults.pop(0) if self.faults else None
+            for index, fault in enumerate(self.faults):
+                if fault.path is None or fault.path in path:
+                    return self.faults.pop(index)
+            return None
 
 
 def _parse_body(raw: bytes, content_type: str) -> Any:
     if "json" in content_type:
         return json.loads(raw or b"{}")
     return {key: values[0] for key, values in parse_qs(raw.decode()).items()}
+
+
+def _upload_bytes(raw: bytes, content_type: str) -> bytes:
+    """The file in an upload: the body itself, or the file part of a multipart form."""
+    if not content_type.startswith("multipart/form-data") or "boundary=" not in content_type:
+        return raw
+    boundary = content_type.split("boundary=", 1)[1].split(";")[0].strip().strip('"')
+    parts = []
+    for part in raw.split(b"--" + boundary.encode())[1:]:
+        if part.startswith(b"--"):
+            break
+        head, _, body = part.partition(b"\r\n\r\n")
+        parts.append((head, body[:-2] if body.endswith(b"\r\n") else body))
+    files = [body for head, body in parts if b"filename=" in head]
+    return (files or [body for _, body in parts] or [b""])[0]
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -85,30 +123,38 @@ class _Handler(BaseHTTPRequestHandler):
         state = self.server.state
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length)
-        record = Recorded(
-            self.path, dict(self.headers), _parse_body(raw, self.headers.get("Content-Type", ""))
-        )
+        content_type = self.headers.get("Content-Type", "")
+        upload = self.path.startswith("/upload/")
+        body = _upload_bytes(raw, content_type) if upload else _parse_body(raw, content_type)
+        record = Recorded(self.path, dict(self.headers), body)
         with state.lock:
             state.requests.append(record)
         webhook = self.path.startswith("/services/")
-        fault = state.take_fault()
+        fault = state.take_fault(self.path)
         if fault is not None and fault.kind == "slow":
             time.sleep(fault.seconds)
             fault = None
         if fault is not None:
-            record.answered = self._fault(fault, webhook)
+            record.answered = self._fault(fault, webhook or upload)
             return
         if webhook:
             record.answered = self._webhook(record)
+        elif upload:
+            record.answered = self._upload(record)
         elif self.path == "/api/auth.test":
             record.answered = self._auth_test()
         elif self.path == "/api/chat.postMessage":
             record.answered = self._post_message(record)
+        elif self.path == "/api/files.getUploadURLExternal":
+            record.answered = self._get_upload_url(record)
+        elif self.path == "/api/files.completeUploadExternal":
+            record.answered = self._complete_upload(record)
         else:
             self._answer(404, {"ok": False, "error": "unknown_method"})
             record.answered = 404
 
     def _fault(self, fault: Fault, webhook: bool) -> int:
+        """Answer ``fault``; ``webhook``: in plain text (webhooks, upload URLs), else as JSON."""
         if fault.kind == "rate_limited":
             body = "rate_limited" if webhook else {"ok": False, "error": "ratelimited"}
             self._answer(429, body, {"Retry-After": str(fault.retry_after)})
@@ -158,6 +204,64 @@ class _Handler(BaseHTTPRequestHandler):
             if thread_ts:
                 state.replies.setdefault(thread_ts, []).append(record.body)
         self._answer(200, {"ok": True, "channel": "C0BALANCE", "ts": ts, "message": {"ts": ts}})
+        return 200
+
+    def _refuse(self, error: str) -> int:
+        self._answer(200, {"ok": False, "error": error})
+        return 200
+
+    def _get_upload_url(self, record: Recorded) -> int:
+        state, body = self.server.state, record.body
+        if not self._authorized():
+            return self._refuse("invalid_auth")
+        if not body.get("filename") or not str(body.get("length", "")).isdigit():
+            return self._refuse("invalid_arguments")
+        with state.lock:
+            state.next_file += 1
+            file_id = f"F{state.next_file:04d}"
+            state.pending[file_id] = {"filename": body["filename"], "bytes": None}
+        url = "http://{}:{}/upload/{}".format(*self.server.server_address[:2], file_id)
+        self._answer(200, {"ok": True, "upload_url": url, "file_id": file_id})
+        return 200
+
+    def _upload(self, record: Recorded) -> int:
+        with self.server.state.lock:
+            pending = self.server.state.pending.get(self.path.rsplit("/", 1)[-1])
+            if pending is not None:
+                pending["bytes"] = record.body
+        status = 404 if pending is None else 200
+        self._answer(status, "file_not_found" if pending is None else f"OK - {len(record.body)}")
+        return status
+
+    def _complete_upload(self, record: Recorded) -> int:
+        state = self.server.state
+        if not self._authorized():
+            return self._refuse("invalid_auth")
+        try:
+            files = record.body.get("files")
+            files = json.loads(files) if isinstance(files, str) else files
+            ids = [(str(f["id"]), f.get("title")) for f in files]
+        except (TypeError, KeyError, ValueError, AttributeError):
+            return self._refuse("invalid_arguments")
+        channel, thread_ts = record.body.get("channel_id"), record.body.get("thread_ts")
+        if channel is not None and channel not in state.channels:
+            return self._refuse("channel_not_found")
+        if thread_ts and thread_ts not in state.messages:
+            return self._refuse("thread_not_found")
+        with state.lock:
+            if not ids or any(state.pending.get(i, {}).get("bytes") is None for i, _ in ids):
+                return self._refuse("file_not_found")  # unknown, never uploaded, or completed
+            done = [(i, title, state.pending.pop(i)) for i, title in ids]
+            if channel is not None:
+                state.uploads.extend(
+                    SharedFile(i, p["filename"], title, p["bytes"], channel, thread_ts)
+                    for i, title, p in done
+                )
+        shown = [
+            {"id": i, "name": p["filename"], "title": title, "size": len(p["bytes"])}
+            for i, title, p in done
+        ]
+        self._answer(200, {"ok": True, "files": shown})
         return 200
 
     def _webhook(self, record: Recorded) -> int:
@@ -211,7 +315,10 @@ class FakeSlack:
         return f"{self.base_url}{self.state.webhook_path}"
 
     def fail_next(self, kind: str, times: int = 1, **options: Any) -> None:
-        """Answer the next ``times`` requests with a fault instead of normally."""
+        """Answer the next ``times`` requests with a fault instead of normally.
+
+        ``path="files.completeUploadExternal"`` (any part of a path): only such requests.
+        """
         with self.state.lock:
             self.state.faults.extend(Fault(kind, **options) for _ in range(times))
 
@@ -223,6 +330,11 @@ class FakeSlack:
     @property
     def requests(self) -> list[Recorded]:
         return list(self.state.requests)
+
+    @property
+    def uploads(self) -> list[SharedFile]:
+        """Files completed into a channel (what Slack would show), in order."""
+        return list(self.state.uploads)
 
 
 def refused_url() -> str:

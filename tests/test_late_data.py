@@ -227,3 +227,43 @@ def test_a_failing_run_records_nothing_and_the_next_run_catches_the_late_swing(
         last = slack.state.posted[-1]
         assert f"resolved: org {ORG_A} on 2024-02-01: no longer a swing" in last["text"]
         assert "thread_ts" not in last
+
+
+def causes_of(warehouse: Warehouse, org: int, day: str) -> list[tuple]:
+    with warehouse.connection() as conn:
+        return [tuple(r) for r in conn.execute(
+            "select invoice_id, status, currency, amount, effect_usd, changed_by_load_id, "
+            "previous_status from balance_alert_causes where organization_id = ? "
+            "and balance_date = ? order by cause_rank", (org, day)).fetchall()]
+
+
+def test_each_alert_stores_the_invoices_behind_its_day(sequence: Sequence) -> None:
+    # D's new day 02-11: one payment of 1,000 USD made the swing: it comes first, with its effect
+    top = causes_of(sequence.warehouse, ORG_D, "2024-02-11")[0]
+    assert top[1:5] == ("paid", "USD", 1000.0, 1000.0) and top[5] is None
+    # A's late swing on 02-01: the EUR 736.00 invoice (800 USD) paid by delta 1, which was open
+    late = causes_of(sequence.warehouse, ORG_A, "2024-02-01")
+    assert late[0][1:3] == ("paid", "EUR") and late[0][4] == pytest.approx(800.0)
+    with sequence.warehouse.connection() as conn:
+        loads = [r[0] for r in conn.execute(
+            "select distinct load_id from load_log where table_name = 'invoices' order by 1")]
+        context = conn.execute(
+            "select c.daily_change_usd, f.daily_change_usd from balance_alert_context as c "
+            "join fact_daily_balance as f on f.organization_id = c.organization_id "
+            "and f.balance_date = c.balance_date join balance_alerts as a "
+            "on a.organization_id = c.organization_id and a.balance_date = c.balance_date "
+            "where a.resolved_at is null"  # a resolved alert keeps the evidence it was sent with
+        ).fetchall()
+    assert late[0][5] == loads[1] and late[0][6] == "open"  # the load of delta 1
+    # what the listed causes leave out is kept, so causes + the rest = the day's change
+    assert context
+    for stored_change, fact_change in context:
+        assert stored_change == pytest.approx(fact_change, abs=1e-6)
+    with sequence.warehouse.connection() as conn:
+        for org, day, count, other, change in conn.execute(
+                "select organization_id, balance_date, invoice_count, other_effect_usd, "
+                "daily_change_usd from balance_alert_context").fetchall():
+            listed = sum(c[4] for c in causes_of(sequence.warehouse, org, day))
+            assert listed + other == pytest.approx(change, abs=1e-6)
+            if count <= 5:
+                assert other == 0

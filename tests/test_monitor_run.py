@@ -42,13 +42,15 @@ def write_warehouse(path: Path, invoices: list[tuple], loads: dict[int, int] | N
     loads = loads or {}
     conn = sqlite3.connect(path)
     for table in ("invoices", "organizations", "stg_invoices", "stg_organizations",
-                  "fact_daily_balance", "dim_organizations"):
+                  "fact_daily_balance", "dim_organizations", "fact_invoices"):
         conn.execute(f"drop table if exists {table}")
     conn.execute("create table invoices (invoice_id integer primary key, _load_id integer)")
     conn.execute("create table organizations (organization_id integer primary key,"
                  " _load_id integer)")
     conn.execute("create table dim_organizations (organization_id integer primary key,"
-                 " has_invoices integer)")
+                 " has_invoices integer, is_orphan integer, legal_entity_country_code integer,"
+                 " active_contract_count integer, first_payment_date text,"
+                 " last_payment_date text)")
     # typed columns, as dbt's table materialization declares them (views would give NullType)
     for table, columns in (("stg_invoices", STG_INVOICES_COLUMNS),
                            ("stg_organizations", STG_ORGANIZATIONS_COLUMNS)):
@@ -56,9 +58,15 @@ def write_warehouse(path: Path, invoices: list[tuple], loads: dict[int, int] | N
         conn.execute(f"create table {table} ({typed})")
     conn.execute("create table fact_daily_balance (organization_id integer, balance_date text,"
                  " daily_change_usd real, balance_usd real, previous_balance_usd real)")
+    conn.execute("create table fact_invoices (invoice_id integer, organization_id integer,"
+                 " status text, currency text, amount real, balance_effect_usd real,"
+                 " created_at text, created_date text, _load_id integer)")
     for inv_id, org, d, status, usd in invoices:
         paid = status == "paid"
         conn.execute("insert into invoices values (?, ?)", (inv_id, loads.get(inv_id, 1)))
+        conn.execute("insert into fact_invoices values (?, ?, ?, 'USD', ?, ?, ?, ?, ?)",
+                     (inv_id, org, status, usd, SIGN.get(status, 0) * usd,
+                      f"{d}T12:00:00.000000Z", d, loads.get(inv_id, 1)))
         conn.execute(
             f"insert into stg_invoices values ({', '.join('?' * len(STG_INVOICES_COLUMNS))})",
             (inv_id, None, None, org, 1, status, "USD", usd, 1.0, usd,
@@ -68,7 +76,7 @@ def write_warehouse(path: Path, invoices: list[tuple], loads: dict[int, int] | N
         )
     for org in ORGS:
         conn.execute("insert into organizations values (?, 1)", (org,))
-        conn.execute("insert into dim_organizations values (?, 1)", (org,))
+        conn.execute("insert into dim_organizations values (?, 1, 0, 7, 2, null, null)", (org,))
         conn.execute("insert into stg_organizations values (?, ?, ?, ?, ?, ?, ?, ?)",
                      (org, "2023-01-01T00:00:00.000000Z", "2023-01-01", None, None, 7, 2, 1))
     as_of = max(row[2] for row in invoices)

@@ -44,6 +44,8 @@ def _swing_rows(swings: list[SwingAlert], top: int, *, late: bool = False) -> li
         if late:
             line += f"  {restated_by(s)}"
         lines.append(line)
+        if s.causes:
+            lines.append(f"  {'':>21}  cause: {s.causes[0].describe()}")
     if len(ranked) > len(shown):
         lines.append(f"  ... and {len(ranked) - len(shown)} more (balance_alerts has them all)")
     return lines

@@ -21,6 +21,7 @@ from monitors.findings.alert_records import (
     pending_resolutions,
     pending_swings,
 )
+from monitors.findings.causes import with_causes
 from monitors.findings.results import Resolution
 
 
@@ -75,7 +76,7 @@ def notify(
     """Send one digest of the run with every pending alert and resolution, then each threaded
     resolution as a reply under its digest; mark what Slack accepted, each message on its own."""
     started = time.perf_counter()
-    pending = pending_swings(conn)
+    pending = with_causes(conn, pending_swings(conn))
     resolutions = pending_resolutions(conn)
     if settings.mode is None:
         return NotifyResult("console only", 0, len(pending), settings.incomplete())

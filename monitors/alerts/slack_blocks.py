@@ -59,7 +59,11 @@ def _swing_line(rank: int, swing: SwingAlert) -> str:
         f"{format_usd(swing.previous_balance_usd)} → {format_usd(swing.balance_usd)} "
         f"(*{format_pct(swing.change_pct)}*, {format_usd(swing.change_usd)})"
     )
-    return line + (f" · restated by {restated_by(swing)}" if swing.is_late else "")
+    if swing.is_late:
+        line += f" · restated by {restated_by(swing)}"
+    if swing.causes:
+        line += f"\n      _cause: {swing.causes[0].describe()}_"
+    return line
 
 
 def _resolution_line(resolution: Resolution) -> str:

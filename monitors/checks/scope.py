@@ -23,8 +23,8 @@ not, so the next run checks the same loads again. The SQL is portable (SQLite an
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property
 from datetime import date, timedelta
+from functools import cached_property
 
 from balancewatch.clock import utc_now
 from balancewatch.warehouse import Connection

@@ -1,4 +1,5 @@
-"""The Data Docs site: a static index that works offline, and pruning of old validation results.
+"""The Data Docs site: one run report per monitor run, an offline index, vendored assets.
 
-May import: the standard library only (it reads GX's stored files, not GX).
+May import: ``balancewatch``, ``monitors.findings``, ``monitors.alerts`` (charts); it reads GX's
+stored files, never GX itself.
 """

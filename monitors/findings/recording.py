@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 
 from balancewatch.warehouse import Connection, Warehouse
 from monitors.checks.scope import SCOPED_QUERIES, Scope
-from monitors.findings import alert_records, watermark
+from monitors.findings import alert_records, causes, watermark
 from monitors.findings.results import (
     LATE_DATA,
     NEW_DAY,
@@ -130,6 +130,7 @@ def record_swings(
     with warehouse.connection() as conn, conn.transaction():
         watermark.ensure_table(conn)
         alert_records.ensure_table(conn)  # the outbox is read even when nothing is recorded
+        causes.ensure_tables(conn)
     if finding is None or not trusted:
         return Recorded(list(finding.top) if finding else [], None)
     swings = all_swings(warehouse, finding, evaluation.scope)
@@ -149,7 +150,11 @@ def record_swings(
         alert_records.reopen(conn, reopened)
         alert_records.update_figures(conn, changed)
         alert_records.resolve(conn, resolved, {k for k in gone if stored[k].sent})
+        causes.record_evidence(conn, [*new, *reopened, *changed],
+                               evaluation.scope.checked_load_id)
         if evaluation.as_of is not None:
             watermark.advance_watermark(conn, evaluation.as_of, evaluation.evaluate_from)
-    late = [s for s in new if s.is_late] + reopened
+        swings = causes.with_causes(conn, swings)
+        reopened = causes.with_causes(conn, reopened)
+    late = [s for s in swings if s.is_late and s.key not in stored] + reopened
     return Recorded(swings, inserted + len(reopened), late, resolved, len(changed))

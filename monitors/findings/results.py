@@ -12,6 +12,45 @@ REPORTED_TYPES = ("expect_column_values_to_reference_other_table",)  # shown eve
 
 
 @dataclass(frozen=True)
+class Cause:
+    """One invoice behind a day's balance change (its effect is what the balance rule counts)."""
+
+    invoice_id: int
+    status: str
+    currency: str
+    amount: float
+    effect_usd: float
+    created_at: str
+    changed_by_load_id: int | None = None  # late data: the load that re-sent it
+    previous_status: str | None = None  # ... and its status before
+
+    def describe(self) -> str:
+        """``invoice 42 paid EUR 307,256.53 = +$333,974.49`` (+ what changed, for late data)."""
+        sign = "+" if self.effect_usd >= 0 else "-"
+        line = (f"invoice {self.invoice_id} {self.status} {self.currency} {self.amount:,.2f} = "
+                f"{sign}${abs(self.effect_usd):,.2f}")
+        if self.changed_by_load_id is not None:
+            was = f" (was {self.previous_status})" if self.previous_status else " (new)"
+            line += f", load {self.changed_by_load_id}{was}"
+        return line
+
+
+@dataclass(frozen=True)
+class OrganizationContext:
+    """The organization behind an alert, and what its listed causes leave out."""
+
+    daily_change_usd: float
+    invoice_count: int
+    other_invoice_count: int
+    other_effect_usd: float
+    is_orphan: bool
+    legal_entity_country_code: int | None = None
+    active_contract_count: int | None = None
+    first_payment_date: str | None = None
+    last_payment_date: str | None = None
+
+
+@dataclass(frozen=True)
 class SwingAlert:
     """One organization-day whose balance moved by more than the threshold."""
 
@@ -25,6 +64,7 @@ class SwingAlert:
     detected_as: str = NEW_DAY  # NEW_DAY, or LATE_DATA: a day evaluated before, restated since
     load_id: int | None = None  # late data: the newest load that restated the day
     reopened: bool = False  # it had been resolved, and swings again
+    causes: tuple[Cause, ...] = ()  # its day's invoices by |USD effect| (as stored; may be cut)
 
     @property
     def key(self) -> tuple[int, str, str]:

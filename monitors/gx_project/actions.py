@@ -17,7 +17,14 @@ from great_expectations.exceptions import MissingConfigVariableError
 
 from monitors.alerts.outbox import notify
 from monitors.alerts.slack_delivery import DEFAULT_API_URL, SlackSettings, redact
-from monitors.docs.site import DEFAULT_KEEP_RUNS, prune_results, write_static_index
+from monitors.docs.assets import offline_site
+from monitors.docs.site import (
+    DEFAULT_KEEP_RUNS,
+    SITE_DIR,
+    prune_results,
+    stored_results,
+    write_static_index,
+)
 from monitors.findings.recording import record_swings
 from monitors.findings.results import FailedExpectation, summarize_suite, swing_finding
 from monitors.gx_project.run_ledger import current_run
@@ -45,6 +52,7 @@ class StaticDocsIndexAction(ValidationAction):
             keep = int(os.environ.get(KEEP_RUNS_ENV) or self.keep_runs)
             pruned = prune_results(gx_root, keep)
             index = write_static_index(gx_root)
+            offline_site(gx_root / SITE_DIR, stored_results(gx_root))
         except Exception as exc:  # noqa: BLE001 - must not escape checkpoint.run()
             logger.warning("static Data Docs index not written: %s", exc)
             return {"error": f"{type(exc).__name__}: {exc}"}
