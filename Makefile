@@ -62,7 +62,7 @@ bench: $(STAMP) system-packages
 
 # A local Slack-API-compatible server that prints every digest it receives (for demos).
 slack-demo: $(STAMP)
-	$(VENV)/bin/python -m tests.slack_server $(SLACK_DEMO_PORT)
+	$(VENV)/bin/python -m tests.slack_demo $(SLACK_DEMO_PORT)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -23,12 +23,12 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from balancewatch.exit_codes import BAD_INPUT, CRITICAL_FAILURE, OK
-from balancewatch.settings import REPO_ROOT
+from balancewatch.settings import REPO_ROOT, export_site_root
 from balancewatch.warehouse import Warehouse, WarehouseError, database_errors, export, parse
 from monitors.alerts.console import alert_block, suite_lines
 from monitors.alerts.digest import Digest
 from monitors.checks.scope import Scope, latest_invoice_day, mark_passed, plan_scope, write_scope
-from monitors.docs.site import SITE_DIR
+from monitors.docs.run_report import RUNS_DIR
 from monitors.findings.recording import Evaluation
 from monitors.findings.results import Resolution, SuiteSummary, SwingAlert, summarize_suite
 from monitors.findings.watermark import (
@@ -162,6 +162,7 @@ def run_monitor(
     scope = _plan_scope(warehouse, as_of, first_day, full_check)
     say(f"monitor: {scope.describe()}")
     export(warehouse)  # GX's data source reads ${BALANCEWATCH_SQLALCHEMY_URL}
+    site_root = export_site_root(warehouse)  # ... and its stores ${BALANCEWATCH_SITE_ROOT}
     t0 = time.perf_counter()
     from great_expectations.core.run_identifier import RunIdentifier
 
@@ -176,6 +177,7 @@ def run_monitor(
 
     run_name = f"{window.first_day}_to_{window.as_of}" if window and window.days else "no-new-days"
     run_id = RunIdentifier(run_name=run_name, run_time=datetime.now(UTC))
+    run_time = run_id.run_time.strftime("%Y%m%dT%H%M%S.%fZ")  # GX's folder name for the run
     report = MonitorReport(OK, window=window)
     suffix = FULL_SUFFIX if scope.whole else ""
     checkpoints = {name: context.checkpoints.get(name + suffix) for name in CHECKPOINTS}
@@ -189,7 +191,7 @@ def run_monitor(
     saved_keep_runs = os.environ.get(KEEP_RUNS_ENV)
     evaluation = Evaluation(scope, evaluate_from, last, as_of)
     ledger = MonitorRun(
-        warehouse, as_of, window, project_root / "gx" / SITE_DIR / "index.html", evaluation,
+        warehouse, as_of, window, site_root, f"{RUNS_DIR}/{run_time}.html", evaluation,
         notify_slack,
     )
     report.docs_index = ledger.docs_index
@@ -219,6 +221,7 @@ def run_monitor(
                 for line in suite_lines(summary):
                     say(line)
     report = _finish(ledger, report, top, say)
+    _write_report(ledger, report, run_name, run_time, say)
     if report.exit_code == OK:
         with warehouse.connection() as conn:
             mark_passed(conn, scope)
@@ -268,13 +271,28 @@ def _finish(ledger: MonitorRun, report: MonitorReport, top: int, say: Any) -> Mo
     else:
         say(f"monitor: watermark at {ledger.as_of}; {report.new_alerts} new alert(s), "
             f"{len(report.resolved)} resolved in balance_alerts")
-    say(f"monitor: Data Docs {report.docs_index}")
     return report
 
 
-def monitor(warehouse: str | os.PathLike[str] | Warehouse, **options: Any) -> int:
-    """Run the monitor on ``warehouse``; returns the exit status (0, 1 or 2).
+def _write_report(ledger: MonitorRun, report: MonitorReport, run_name: str, run_time: str,
+                  say: Any) -> None:
+    """This run's report page in the warehouse's Data Docs site, and the index again."""
+    from monitors.docs.run_report import RunReport, publish
 
-    ``options`` are :func:`run_monitor`'s keyword arguments.
-    """
+    window = ledger.window
+    base = RunReport(
+        run_name, run_time, str(ledger.warehouse), ledger.as_of,
+        f"{window.days} day(s) evaluated ({window.reason})" if window else "no as-of date",
+        ledger.suites, report.swings, report.late, report.resolved,
+    )
+    try:
+        publish(ledger.warehouse, ledger.site_root, base)
+    except Exception as exc:  # noqa: BLE001 - the report is evidence, not the run's outcome
+        say(f"monitor: run report not written: {type(exc).__name__}: {exc}")
+    report.docs_index = ledger.report_file
+    say(f"monitor: report {ledger.report_file}")
+
+
+def monitor(warehouse: str | os.PathLike[str] | Warehouse, **options: Any) -> int:
+    """Run the monitor (``options``: :func:`run_monitor`'s); returns the exit status 0, 1 or 2."""
     return run_monitor(warehouse, **options).exit_code

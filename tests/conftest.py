@@ -46,10 +46,18 @@ def fresh_warehouse(kind: str, folder: Path) -> Iterator[Warehouse]:
     except WarehouseError as exc:
         pytest.fail(f"PostgreSQL test server unreachable ({exc}); start it, or set "
                     "BALANCEWATCH_TEST_ENGINES=sqlite to test SQLite only")
+    from balancewatch.settings import DOCS_DIR_ENV
+
+    saved = os.environ.get(DOCS_DIR_ENV)
+    os.environ[DOCS_DIR_ENV] = str(folder / f"{database.dbname}-docs")  # its site: the test's
     try:
         yield database
     finally:
         database.drop()
+        if saved is None:
+            os.environ.pop(DOCS_DIR_ENV, None)
+        else:
+            os.environ[DOCS_DIR_ENV] = saved
 
 
 @contextmanager

@@ -21,6 +21,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs
 
+from tests.slack_files import FilesApi, SharedFile, upload_bytes
+
 
 @dataclass
 class Fault:
@@ -42,18 +44,6 @@ class Recorded:
     headers: dict[str, str]
     body: Any
     answered: int = 0
-
-
-@dataclass(frozen=True)
-class SharedFile:
-    """A file completed by ``files.completeUploadExternal`` into a channel: what Slack shows."""
-
-    file_id: str
-    filename: str
-    title: str | None
-    content: bytes
-    channel_id: str
-    thread_ts: str | None
 
 
 @dataclass
@@ -87,22 +77,7 @@ def _parse_body(raw: bytes, content_type: str) -> Any:
     return {key: values[0] for key, values in parse_qs(raw.decode()).items()}
 
 
-def _upload_bytes(raw: bytes, content_type: str) -> bytes:
-    """The file in an upload: the body itself, or the file part of a multipart form."""
-    if not content_type.startswith("multipart/form-data") or "boundary=" not in content_type:
-        return raw
-    boundary = content_type.split("boundary=", 1)[1].split(";")[0].strip().strip('"')
-    parts = []
-    for part in raw.split(b"--" + boundary.encode())[1:]:
-        if part.startswith(b"--"):
-            break
-        head, _, body = part.partition(b"\r\n\r\n")
-        parts.append((head, body[:-2] if body.endswith(b"\r\n") else body))
-    files = [body for head, body in parts if b"filename=" in head]
-    return (files or [body for _, body in parts] or [b""])[0]
-
-
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(FilesApi, BaseHTTPRequestHandler):
     server: _Server
 
     def log_message(self, *args: Any) -> None:  # keep test output clean
@@ -125,7 +100,7 @@ class _Handler(BaseHTTPRequestHandler):
         raw = self.rfile.read(length)
         content_type = self.headers.get("Content-Type", "")
         upload = self.path.startswith("/upload/")
-        body = _upload_bytes(raw, content_type) if upload else _parse_body(raw, content_type)
+        body = upload_bytes(raw, content_type) if upload else _parse_body(raw, content_type)
         record = Recorded(self.path, dict(self.headers), body)
         with state.lock:
             state.requests.append(record)
@@ -210,60 +185,6 @@ class _Handler(BaseHTTPRequestHandler):
         self._answer(200, {"ok": False, "error": error})
         return 200
 
-    def _get_upload_url(self, record: Recorded) -> int:
-        state, body = self.server.state, record.body
-        if not self._authorized():
-            return self._refuse("invalid_auth")
-        if not body.get("filename") or not str(body.get("length", "")).isdigit():
-            return self._refuse("invalid_arguments")
-        with state.lock:
-            state.next_file += 1
-            file_id = f"F{state.next_file:04d}"
-            state.pending[file_id] = {"filename": body["filename"], "bytes": None}
-        url = "http://{}:{}/upload/{}".format(*self.server.server_address[:2], file_id)
-        self._answer(200, {"ok": True, "upload_url": url, "file_id": file_id})
-        return 200
-
-    def _upload(self, record: Recorded) -> int:
-        with self.server.state.lock:
-            pending = self.server.state.pending.get(self.path.rsplit("/", 1)[-1])
-            if pending is not None:
-                pending["bytes"] = record.body
-        status = 404 if pending is None else 200
-        self._answer(status, "file_not_found" if pending is None else f"OK - {len(record.body)}")
-        return status
-
-    def _complete_upload(self, record: Recorded) -> int:
-        state = self.server.state
-        if not self._authorized():
-            return self._refuse("invalid_auth")
-        try:
-            files = record.body.get("files")
-            files = json.loads(files) if isinstance(files, str) else files
-            ids = [(str(f["id"]), f.get("title")) for f in files]
-        except (TypeError, KeyError, ValueError, AttributeError):
-            return self._refuse("invalid_arguments")
-        channel, thread_ts = record.body.get("channel_id"), record.body.get("thread_ts")
-        if channel is not None and channel not in state.channels:
-            return self._refuse("channel_not_found")
-        if thread_ts and thread_ts not in state.messages:
-            return self._refuse("thread_not_found")
-        with state.lock:
-            if not ids or any(state.pending.get(i, {}).get("bytes") is None for i, _ in ids):
-                return self._refuse("file_not_found")  # unknown, never uploaded, or completed
-            done = [(i, title, state.pending.pop(i)) for i, title in ids]
-            if channel is not None:
-                state.uploads.extend(
-                    SharedFile(i, p["filename"], title, p["bytes"], channel, thread_ts)
-                    for i, title, p in done
-                )
-        shown = [
-            {"id": i, "name": p["filename"], "title": title, "size": len(p["bytes"])}
-            for i, title, p in done
-        ]
-        self._answer(200, {"ok": True, "files": shown})
-        return 200
-
     def _webhook(self, record: Recorded) -> int:
         state = self.server.state
         if self.path != state.webhook_path:
@@ -343,31 +264,3 @@ def refused_url() -> str:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     return f"http://127.0.0.1:{port}/api/"
-
-
-def main() -> None:
-    """``python -m tests.slack_server [PORT]``: a local Slack for demos; prints what it receives."""
-    import sys
-
-    port = int(sys.argv[1]) if len(sys.argv) > 1 else 8765
-    with FakeSlack(port) as slack:
-        print(
-            f"fake Slack listening; in another shell run:\n"
-            f"  SLACK_API_URL={slack.api_url} SLACK_BOT_TOKEN={slack.state.token} "
-            f"SLACK_CHANNEL='#balance-alerts' make pipeline\n"
-            f"or SLACK_WEBHOOK_URL={slack.webhook_url} make pipeline\n(Ctrl-C to stop)",
-            flush=True,
-        )
-        seen = 0
-        try:
-            while True:
-                time.sleep(0.2)
-                for message in slack.posted[seen:]:
-                    print("-" * 72 + "\n" + str(message.get("text", "")), flush=True)
-                seen = len(slack.posted)
-        except KeyboardInterrupt:
-            pass
-
-
-if __name__ == "__main__":
-    main()

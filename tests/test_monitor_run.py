@@ -274,14 +274,16 @@ def test_docs_index_lists_runs_offline_and_old_runs_are_pruned(tmp_path, project
     write_warehouse(wh, steady_invoices(5))
     for _ in range(3):
         assert run(wh, project, keep_runs=2)[0].exit_code == 0
-    gx_root = project / "gx"
-    entries = stored_results(gx_root)
+    site_root = tmp_path / "w-docs"  # beside the warehouse, never in the project's gx/
+    assert not (project / "gx" / "uncommitted").exists()
+    entries = stored_results(site_root)
     assert len(entries) == 6  # 3 suites x the 2 newest runs
-    index = (gx_root / SITE_DIR / "index.html").read_text()
+    index = (site_root / SITE_DIR / "index.html").read_text()
     assert index.count('<tr class="run">') == 6
+    assert index.count('<tr class="report">') == 2  # one run report per run, pruned alike
     assert "<script" not in index and "http" not in index
     for entry in entries:
-        assert (gx_root / SITE_DIR / entry.page).is_file()
+        assert (site_root / SITE_DIR / entry.page).is_file()
 
 
 def test_docs_index_renders_in_headless_chromium_without_network(tmp_path, project):
@@ -291,7 +293,7 @@ def test_docs_index_renders_in_headless_chromium_without_network(tmp_path, proje
     wh = tmp_path / "w.db"
     write_warehouse(wh, steady_invoices(5) + [(1, 101, day(5), "refunded", 9_000.0)])
     assert run(wh, project)[0].exit_code == 0
-    index = project / "gx" / SITE_DIR / "index.html"
+    index = tmp_path / "w-docs" / SITE_DIR / "index.html"
     # networking off: a fresh network namespace when allowed (root in CI), and in any case a
     # proxy that refuses every connection, so no CDN script could load
     offline = ["unshare", "--net"] if _can_unshare_net() else []

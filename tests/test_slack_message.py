@@ -101,9 +101,11 @@ def test_any_number_of_alerts_fits_slack_limits(count: int) -> None:
 
 def test_local_docs_path_is_shown_as_text_hosted_docs_as_link() -> None:
     local = render_slack(many_swings(1)).blocks[-1]["elements"][0]["text"]
-    assert local == "Data Docs report: `/tmp/docs/index.html`"
+    assert local == ("This run's report, on the machine that ran it: `/tmp/docs/index.html` "
+                     "(set BALANCEWATCH_DOCS_URL to link a hosted copy)")
     hosted = render_slack(FEW).blocks[-1]["elements"][0]["text"]
-    assert hosted == "<https://docs.example.test/balancewatch/index.html|Open the Data Docs report>"
+    assert hosted == ("<https://docs.example.test/balancewatch/index.html|Open this run's report> "
+                      "(invoices, charts, checks)")
 
 
 def test_fallback_text_names_the_largest_swing_first() -> None:

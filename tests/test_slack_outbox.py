@@ -40,6 +40,14 @@ def conn(engine: str, tmp_path: Path) -> Iterator[Connection]:
         warehouse.create()
         connection = warehouse.connect()
         connection.execute(ALERTS_DDL)
+        # the charts of sent alerts read their balance around the day
+        connection.execute("create table fact_daily_balance (organization_id bigint, "
+                           "balance_date text, balance_usd double precision)")
+        connection.executemany(
+            "insert into fact_daily_balance values (?, ?, ?)",
+            [(1, "2024-04-29", 1000.0), (1, "2024-04-30", 100.0), (2, "2024-04-29", 50.0),
+             (2, "2024-04-30", 500.0), (3, "2024-04-30", 10.0), (3, "2024-05-01", 100.0)],
+        )
         add_alert(connection, 1, "2024-04-30", 1000.0, 100.0)
         add_alert(connection, 2, "2024-04-30", 50.0, 500.0)
         yield connection
@@ -86,10 +94,12 @@ def test_pending_alerts_go_out_in_one_digest_and_are_marked_sent(
 
 
 def test_second_run_sends_nothing(conn: Connection, slack: FakeSlack) -> None:
-    notify(conn, RUN, settings_for(slack))
+    first = notify(conn, RUN, settings_for(slack))
+    assert first.charts_uploaded == 2 and len(slack.state.uploads) == 2  # into the digest thread
+    requests = len(slack.requests)  # 1 digest + 3 calls per chart upload
     again = notify(conn, RUN, settings_for(slack))
     assert again.line() == "slack (web api): nothing new to send"
-    assert len(slack.posted) == 1 and len(slack.requests) == 1
+    assert len(slack.posted) == 1 and len(slack.requests) == requests == 7
 
 
 def test_only_new_alerts_go_in_the_next_digest(conn: Connection, slack: FakeSlack) -> None:

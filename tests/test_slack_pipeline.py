@@ -92,11 +92,12 @@ def test_one_digest_for_the_planted_swings_then_nothing(
     )
     assert f"slack (web api): sent 1 digest with {alerts} alert(s)" in out
     assert delivery_states(warehouse) == {"sent": alerts}
+    requests = len(slack.requests)  # the digest, and the uploads of its charts
 
     status, out = monitor(warehouse, project)
     assert status == 0
     assert "slack (web api): nothing new to send" in out
-    assert len(slack.posted) == 1 and len(slack.requests) == 1
+    assert len(slack.posted) == 1 and len(slack.requests) == requests
 
 
 @pytest.mark.parametrize(
@@ -147,3 +148,20 @@ def test_bot_token_is_nowhere_on_disk_or_in_output(
         p for p in (REPO_ROOT / "gx").rglob("*") if p.is_file() and token.encode() in p.read_bytes()
     ]
     assert leaks == []
+
+
+def test_charts_of_the_top_swings_go_into_the_digest_thread_once_despite_faults(
+    warehouse: Warehouse, project: Path, slack: FakeSlack
+) -> None:
+    slack.fail_next("server_error", status=503, path="files.completeUploadExternal")
+    slack.fail_next("rate_limited", retry_after=0, path="files.getUploadURLExternal")
+    status, out = monitor(warehouse, project)
+    assert status == 0 and "5 chart(s) in its thread" in out
+    digest_ts = next(ts for ts, body in slack.state.messages.items() if "thread_ts" not in body)
+    shared = slack.state.uploads
+    assert len(shared) == 5 and len({f.filename for f in shared}) == 5  # none twice
+    assert {f.thread_ts for f in shared} == {digest_ts}
+    assert all(f.content.startswith(b"\x89PNG") and len(f.content) > 10_000 for f in shared)
+    assert any(LARGEST_PLANTED in f.filename for f in shared)  # the largest swing is charted
+    monitor(warehouse, project)  # nothing due: no second upload
+    assert len(slack.state.uploads) == 5

@@ -16,13 +16,17 @@ from monitors.alerts.digest import Digest
 from monitors.alerts.slack_blocks import render_resolutions_reply, render_slack
 from monitors.alerts.slack_delivery import SlackSettings, Sleep, send_message
 from monitors.findings.alert_records import (
+    mark_chart_sent,
     mark_resolutions_sent,
     mark_sent,
+    pending_charts,
     pending_resolutions,
     pending_swings,
 )
-from monitors.findings.causes import with_causes
+from monitors.findings.causes import balance_series, with_causes
 from monitors.findings.results import Resolution
+
+MAX_CHARTS = 5  # charts of the largest swings uploaded into a digest's thread
 
 
 @dataclass(frozen=True)
@@ -36,6 +40,7 @@ class NotifyResult:
     seconds: float = 0.0
     sent_resolutions: int = 0
     pending_resolutions: int = 0
+    charts_uploaded: int = 0
 
     def line(self) -> str:
         resolutions = (f"; {self.pending_resolutions} resolution(s) stay pending"
@@ -57,7 +62,8 @@ class NotifyResult:
         alerts = f"{self.sent_alerts} alert(s)"
         if self.sent_resolutions:
             alerts += f" and {self.sent_resolutions} resolution(s)"
-        return f"{self.channel}: sent 1 digest with {alerts} in {self.seconds:.1f} s"
+        charts = f", {self.charts_uploaded} chart(s) in its thread" if self.charts_uploaded else ""
+        return f"{self.channel}: sent 1 digest with {alerts}{charts} in {self.seconds:.1f} s"
 
 
 def _threaded(resolution: Resolution, settings: SlackSettings) -> bool:
@@ -92,7 +98,8 @@ def notify(
         seconds = time.perf_counter() - started
         return NotifyResult(channel, 0, len(pending), outcome.problem, seconds,
                             pending_resolutions=len(resolutions))
-    mark_sent(conn, pending, outcome.message_ts or "")
+    charted = {s.key for s in digest.ranked_swings()[:MAX_CHARTS]} if outcome.channel_id else set()
+    mark_sent(conn, pending, outcome.message_ts or "", outcome.channel_id, charted)
     mark_resolutions_sent(conn, inline)
     sent, problem = len(inline), None
     for thread_ts, group in groupby(threaded, key=lambda r: r.message_ts):
@@ -102,5 +109,33 @@ def notify(
             sent += mark_resolutions_sent(conn, replies)
         else:
             problem = f"a resolution reply was not posted: {reply.problem}"
-    return NotifyResult(channel, len(pending), 0, problem, time.perf_counter() - started,
-                        sent, len(resolutions) - sent)
+    charts, chart_problem = upload_charts(conn, settings, run.as_of, sleep=sleep)
+    return NotifyResult(channel, len(pending), 0, problem or chart_problem,
+                        time.perf_counter() - started, sent, len(resolutions) - sent, charts)
+
+
+def upload_charts(conn: Connection, settings: SlackSettings, as_of: str | None, *,
+                  sleep: Sleep = time.sleep) -> tuple[int, str | None]:
+    """Upload every due chart (PNG) into the thread of the digest that carried its alert, each
+    marked once Slack shared it; returns (uploaded, a problem or None). Web API only."""
+    due = pending_charts(conn) if settings.mode == "web_api" else []
+    if not due:
+        return 0, None
+    from monitors.alerts.charts import chart_filename, chart_for
+    from monitors.alerts.slack_uploads import upload_file
+
+    uploaded, problem = 0, None
+    for alert, channel_id, thread_ts in due:
+        series = balance_series(conn, alert.organization_id, alert.balance_date, as_of)
+        outcome = upload_file(
+            settings, channel_id=channel_id, thread_ts=thread_ts,
+            content=chart_for(alert, series, "png"),
+            filename=chart_filename(alert.organization_id, alert.balance_date),
+            title=f"org {alert.organization_id}: balance around {alert.balance_date}",
+            sleep=sleep,
+        )
+        if outcome.delivered:
+            uploaded += mark_chart_sent(conn, alert, outcome.file_id)
+        else:
+            problem = f"a chart was not uploaded: {outcome.problem}"
+    return uploaded, problem

@@ -102,8 +102,9 @@ def _docs_line(digest: Digest) -> str | None:
     if not digest.docs_url:
         return None
     if digest.docs_url.startswith(("http://", "https://")):
-        return f"<{digest.docs_url}|Open the Data Docs report>"
-    return f"Data Docs report: `{digest.docs_url}`"
+        return f"<{digest.docs_url}|Open this run's report> (invoices, charts, checks)"
+    return (f"This run's report, on the machine that ran it: `{digest.docs_url}` "
+            "(set BALANCEWATCH_DOCS_URL to link a hosted copy)")
 
 
 def render_slack(digest: Digest, *, max_swings: int = MAX_SWINGS_SHOWN) -> SlackMessage:

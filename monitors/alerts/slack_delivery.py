@@ -75,6 +75,7 @@ class DeliveryOutcome:
     message_ts: str | None = None
     attempts: int = 0
     problem: str | None = None
+    channel_id: str | None = None  # Web API: the channel's id (uploads need it, not its name)
 
 
 class _Retry(Exception):
@@ -110,7 +111,7 @@ def _post_web_api(settings: SlackSettings, message: SlackMessage) -> str:
         if status >= 500:
             raise _Retry(f"HTTP {status}") from None
         raise _GiveUp(f"Slack answered ok=false: {error or f'HTTP {status}'}") from None
-    return str(response.get("ts") or "")
+    return f"{response.get('ts') or ''} {response.get('channel') or ''}"
 
 
 def _post_webhook(settings: SlackSettings, message: SlackMessage) -> str:
@@ -148,7 +149,8 @@ def send_message(
     last = "no attempt made"
     for attempt in range(1, settings.max_attempts + 1):
         try:
-            return DeliveryOutcome(True, post(settings, message), attempt)
+            ts, _, channel = post(settings, message).partition(" ")
+            return DeliveryOutcome(True, ts, attempt, channel_id=channel or None)
         except _GiveUp as err:
             return DeliveryOutcome(False, attempts=attempt, problem=str(err))
         except _Retry as err:

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from balancewatch.warehouse import Connection
+from balancewatch.warehouse import Connection, Warehouse
 from monitors.findings.results import (
     OrganizationContext,
     Resolution,
@@ -199,7 +199,7 @@ def stored_reports(site_dir: Path) -> list[Path]:
 
 def build_report(
     conn: Connection, base: RunReport, validations: Sequence[ValidationLink], *,
-    max_charts: int = 20,
+    max_charts: int = 50,
 ) -> RunReport:
     """``base`` (the run's figures) with the stored evidence of every listed swing, the charts
     of the ``max_charts`` largest, and the run's validation pages."""
@@ -221,3 +221,28 @@ def build_report(
     contexts = {s.key: c for s in listed if (c := load_context(conn, s.key)) is not None}
     return replace(base, swings=full(base.swings), late=full(base.late), contexts=contexts,
                    charts=charts, validations=tuple(validations))
+
+
+def validation_links(site_root: Path, run_time: str) -> list[ValidationLink]:
+    """The GX validation pages of one run (by its run time), as the report links them."""
+    from monitors.docs.site import stored_results
+
+    links = []
+    for entry in stored_results(site_root):
+        if entry.run_time != run_time:
+            continue
+        status = ("passed" if entry.success else f"FAILED ({entry.critical_failed} critical)"
+                  if entry.critical_failed else f"passed with {entry.failed} warning(s)")
+        links.append(ValidationLink(entry.suite, entry.page, status))
+    return links
+
+
+def publish(warehouse: Warehouse, site_root: Path, base: RunReport) -> Path:
+    """Build ``base``'s report from the warehouse, write it and the site's index again."""
+    from monitors.docs.site import SITE_DIR, write_static_index
+
+    with warehouse.connection(read_only=True) as conn:
+        full = build_report(conn, base, validation_links(site_root, base.run_time))
+    path = write_report(site_root / SITE_DIR, full)
+    write_static_index(site_root)
+    return path

@@ -1,4 +1,4 @@
-"""The local Data Docs site: a static index that lists the runs offline, and pruning of old runs.
+"""A warehouse's Data Docs site: a static index that lists the runs offline, and pruning.
 
 GX's own ``index.html`` draws its table of runs with scripts loaded from CDNs, so a browser with
 no network shows an empty page. :func:`write_static_index` replaces it with plain HTML (no script,
@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import html
 import json
+import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-VALIDATIONS_DIR = Path("uncommitted/validations")
-SITE_DIR = Path("uncommitted/data_docs/local_site")
+# under a warehouse's site root (balancewatch.settings.docs_dir_for): GX's stores write there
+VALIDATIONS_DIR = Path("validations")
+SITE_DIR = Path("site")
 DEFAULT_KEEP_RUNS = 30
 
 
@@ -35,9 +37,9 @@ class RunEntry:
     page: str  # relative URL of its Data Docs page (may not exist)
 
 
-def stored_results(gx_root: Path) -> list[RunEntry]:
+def stored_results(root: Path) -> list[RunEntry]:
     """Every validation result in the store, newest run first."""
-    base = gx_root / VALIDATIONS_DIR
+    base = root / VALIDATIONS_DIR
     entries = []
     for path in base.rglob("*.json"):
         rel = path.relative_to(base)
@@ -69,10 +71,10 @@ def stored_results(gx_root: Path) -> list[RunEntry]:
     return sorted(entries, key=lambda e: (e.run_time, e.suite), reverse=True)
 
 
-def prune_results(gx_root: Path, keep_runs: int = DEFAULT_KEEP_RUNS) -> int:
+def prune_results(root: Path, keep_runs: int = DEFAULT_KEEP_RUNS) -> int:
     """Delete results (and their pages) beyond the newest ``keep_runs`` runs of each suite."""
     by_suite: dict[str, list[RunEntry]] = {}
-    for entry in stored_results(gx_root):
+    for entry in stored_results(root):
         by_suite.setdefault(entry.suite, []).append(entry)
     removed = 0
     for entries in by_suite.values():
@@ -81,10 +83,10 @@ def prune_results(gx_root: Path, keep_runs: int = DEFAULT_KEEP_RUNS) -> int:
         for entry in entries:
             if entry.run_time in old:
                 entry.result_path.unlink(missing_ok=True)
-                page = gx_root / SITE_DIR / entry.page
+                page = root / SITE_DIR / entry.page
                 page.unlink(missing_ok=True)
-                _remove_empty_parents(entry.result_path.parent, gx_root / VALIDATIONS_DIR)
-                _remove_empty_parents(page.parent, gx_root / SITE_DIR / "validations")
+                _remove_empty_parents(entry.result_path.parent, root / VALIDATIONS_DIR)
+                _remove_empty_parents(page.parent, root / SITE_DIR / "validations")
                 removed += 1
     return removed
 
@@ -95,6 +97,7 @@ def _remove_empty_parents(folder: Path, stop: Path) -> None:
         folder = folder.parent
 
 
+_TITLE = re.compile(r"<title>balancewatch run ([^<]*)</title>")
 _STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2rem; color: #222; }
 table { border-collapse: collapse; }
@@ -112,8 +115,18 @@ def _readable_time(run_time: str) -> str:
     return t
 
 
-def render_index(entries: list[RunEntry], suites: list[str]) -> str:
-    """The static index page as HTML text."""
+def _report_rows(reports: list[Path]) -> str:
+    rows = []
+    for path in reports:
+        title = _TITLE.search(path.read_text(encoding="utf-8", errors="replace"))
+        name = title.group(1) if title else path.stem
+        rows.append(f'<tr class="report"><td>{html.escape(_readable_time(path.stem))}</td>'
+                    f'<td><a href="runs/{html.escape(path.name)}">{name}</a></td></tr>')
+    return "\n".join(rows) or '<tr><td colspan="2">No monitor run yet.</td></tr>'
+
+
+def render_index(entries: list[RunEntry], suites: list[str], reports: list[Path] = ()) -> str:
+    """The static index page as HTML text: the run reports, then every validation result."""
     rows = []
     for e in entries:
         if e.success:
@@ -139,6 +152,14 @@ def render_index(entries: list[RunEntry], suites: list[str]) -> str:
 <style>{_STYLE}</style></head>
 <body>
 <h1>balancewatch Data Docs</h1>
+<h2>Monitor runs</h2>
+<p>One report per run: what it evaluated, each swing with its invoices and chart, what resolved.
+</p>
+<table id="reports"><thead><tr><th>Run time (UTC)</th><th>Report</th></tr></thead>
+<tbody>
+{_report_rows(list(reports))}
+</tbody></table>
+<h2>Validation results</h2>
 <p>{len(entries)} validation result(s), newest first. This page needs no network.</p>
 <table id="runs">
 <thead><tr><th>Run time (UTC)</th><th>Run</th><th>Suite</th><th>Status</th>
@@ -151,11 +172,19 @@ def render_index(entries: list[RunEntry], suites: list[str]) -> str:
 """
 
 
-def write_static_index(gx_root: Path) -> Path:
+def write_static_index(root: Path) -> Path:
     """Overwrite the site's ``index.html`` with the static run list; returns its path."""
-    site = gx_root / SITE_DIR
+    site = root / SITE_DIR
     site.mkdir(parents=True, exist_ok=True)
     suites = sorted(p.stem for p in (site / "expectations").glob("*.html"))
     index = site / "index.html"
-    index.write_text(render_index(stored_results(gx_root), suites))
+    entries = stored_results(root)
+    kept = {e.run_time for e in entries}  # a run's report goes when its results are pruned
+    reports = []
+    for report in sorted((site / "runs").glob("*.html"), reverse=True):
+        if report.stem in kept:
+            reports.append(report)
+        else:
+            report.unlink()
+    index.write_text(render_index(entries, suites, reports))
     return index

@@ -45,6 +45,9 @@ create table if not exists balance_alerts (
     resolution_status    text,
     resolution_sent_at   text,
     reopened_count       integer not null default 0,
+    message_channel      text,               -- the channel id of message_ts (Web API)
+    chart_status         text,               -- pending / sent: its chart in the digest's thread
+    chart_file_id        text,
     primary key (organization_id, balance_date, rule)
 )"""
 #: Columns added after the first release: an older warehouse gets them on its next run.
@@ -57,6 +60,9 @@ LATER_COLUMNS = {
     "resolution_status": "text",
     "resolution_sent_at": "text",
     "reopened_count": "integer not null default 0",
+    "message_channel": "text",
+    "chart_status": "text",
+    "chart_file_id": "text",
 }
 _FIGURES = "previous_balance_usd, balance_usd, change_usd, change_pct"
 
@@ -190,18 +196,45 @@ def pending_resolutions(conn: Connection) -> list[Resolution]:
     return [Resolution(r[0], r[1], r[2], None, None, r[3], r[4]) for r in rows]
 
 
-def mark_sent(conn: Connection, alerts: list[SwingAlert], message_ts: str) -> int:
-    """Mark the alerts of a delivered digest as sent; returns how many changed."""
+def mark_sent(conn: Connection, alerts: list[SwingAlert], message_ts: str,
+              channel_id: str | None = None, charted: set[tuple] = frozenset()) -> int:
+    """Mark the alerts of a delivered digest as sent (``charted``: their chart is now due in
+    the digest's thread); returns how many changed."""
     sent_at = utc_now()
     with conn.transaction():
         return conn.executemany(
             """
             update balance_alerts
-            set delivery_status = ?, sent_at = ?, message_ts = ?
+            set delivery_status = ?, sent_at = ?, message_ts = ?, message_channel = ?,
+                chart_status = ?
             where organization_id = ? and balance_date = ? and rule = ? and delivery_status = ?
             """,
-            [(SENT, sent_at, message_ts, *alert.key, PENDING) for alert in alerts],
+            [(SENT, sent_at, message_ts, channel_id, PENDING if a.key in charted else None,
+              *a.key, PENDING) for a in alerts],
         )
+
+
+def pending_charts(conn: Connection) -> list[tuple[SwingAlert, str, str]]:
+    """Sent alerts whose chart is not in their digest's thread yet: (alert, channel, thread)."""
+    rows = conn.execute(
+        f"""
+        select organization_id, balance_date, {_FIGURES}, rule, message_channel, message_ts
+        from balance_alerts where chart_status = ? and message_channel is not null
+        order by abs(change_usd) desc, balance_date, organization_id
+        """,
+        (PENDING,),
+    ).fetchall()
+    return [(SwingAlert(*r[:7]), r[7], r[8]) for r in rows]
+
+
+def mark_chart_sent(conn: Connection, alert: SwingAlert, file_id: str | None) -> int:
+    """The chart is in the thread: never upload it again."""
+    with conn.transaction():
+        return conn.execute(
+            "update balance_alerts set chart_status = ?, chart_file_id = ? "
+            "where organization_id = ? and balance_date = ? and rule = ? and chart_status = ?",
+            (SENT, file_id, *alert.key, PENDING),
+        ).rowcount
 
 
 def mark_resolutions_sent(conn: Connection, resolutions: list[Resolution]) -> int:

@@ -15,6 +15,7 @@ from great_expectations.checkpoint.actions import ActionContext, ValidationActio
 from great_expectations.checkpoint.checkpoint import CheckpointResult
 from great_expectations.exceptions import MissingConfigVariableError
 
+from balancewatch.settings import SITE_ROOT_ENV
 from monitors.alerts.outbox import notify
 from monitors.alerts.slack_delivery import DEFAULT_API_URL, SlackSettings, redact
 from monitors.docs.assets import offline_site
@@ -48,11 +49,11 @@ class StaticDocsIndexAction(ValidationAction):
         self, checkpoint_result: CheckpointResult, action_context: ActionContext | None = None
     ) -> dict:
         try:
-            gx_root = Path(self._resolve_context().context.root_directory)
+            root = Path(os.environ[SITE_ROOT_ENV])  # this warehouse's site (set by the monitor)
             keep = int(os.environ.get(KEEP_RUNS_ENV) or self.keep_runs)
-            pruned = prune_results(gx_root, keep)
-            index = write_static_index(gx_root)
-            offline_site(gx_root / SITE_DIR, stored_results(gx_root))
+            pruned = prune_results(root, keep)
+            index = write_static_index(root)
+            offline_site(root / SITE_DIR, stored_results(root))
         except Exception as exc:  # noqa: BLE001 - must not escape checkpoint.run()
             logger.warning("static Data Docs index not written: %s", exc)
             return {"error": f"{type(exc).__name__}: {exc}"}
@@ -152,7 +153,7 @@ class SlackDigestAction(ValidationAction):
             return {"skipped": "Slack digest not requested for this run"}
         try:
             base = _resolve(self.docs_base_url)
-            docs_url = f"{base.rstrip('/')}/{run.docs_index.name}" if base else None
+            docs_url = f"{base.rstrip('/')}/{run.report}" if base else None
             conn = run.warehouse.connect()
             try:
                 result = notify(conn, run.digest(docs_url), self.settings())

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from balancewatch.warehouse import Warehouse
 from monitors.alerts.digest import CriticalFailure, Digest
+from monitors.docs.site import SITE_DIR
 from monitors.findings.recording import Evaluation, Recorded
 from monitors.findings.results import FailedExpectation, SuiteSummary, SwingFinding
 from monitors.findings.watermark import Window
@@ -27,7 +28,8 @@ class MonitorRun:
     warehouse: Warehouse
     as_of: str | None
     window: Window | None
-    docs_index: Path
+    site_root: Path  # this warehouse's validation results and Data Docs site
+    report: str  # this run's report page, relative to the site (runs/<run time>.html)
     evaluation: Evaluation
     notify_slack: bool = True
     suites: list[SuiteSummary] = field(default_factory=list)
@@ -35,6 +37,14 @@ class MonitorRun:
     recorded: Recorded | None = None  # what recording did (None: not reached)
     critical: list[FailedExpectation] = field(default_factory=list)
     notify_line: str | None = None
+
+    @property
+    def docs_index(self) -> Path:
+        return self.site_root / SITE_DIR / "index.html"
+
+    @property
+    def report_file(self) -> Path:
+        return self.site_root / SITE_DIR / self.report
 
     def critical_so_far(self, more: list[SuiteSummary] = ()) -> list[FailedExpectation]:
         """Critical failures of the suites seen so far (plus ``more``)."""
@@ -55,7 +65,7 @@ class MonitorRun:
                 CriticalFailure(f.suite, f.expectation_type, f"{f.what}: {f.observed}")
                 for f in self.critical
             ),
-            docs_url=docs_url or self.docs_index.as_uri(),
+            docs_url=docs_url or str(self.report_file),
         )
 
 

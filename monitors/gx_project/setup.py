@@ -6,7 +6,8 @@ Idempotent and deterministic. The context is built from :mod:`monitors.checks.su
 folder, GX's random ids are replaced with ids derived from object names (uuid5), and only the
 committed files whose bytes differ are written into ``<root>/gx`` (stale ones are removed).
 Re-running it therefore changes no committed byte, and a fresh build equals the committed files.
-``gx/uncommitted/`` (results, Data Docs) is never touched.
+Validation results and the Data Docs site live beside each warehouse
+(``${BALANCEWATCH_SITE_ROOT}``, see ``balancewatch.settings.docs_dir_for``), never in ``gx/``.
 
 The warehouse is reached through ``${BALANCEWATCH_SQLALCHEMY_URL}`` (a SQLite or PostgreSQL URL set
 from the warehouse setting by :mod:`balancewatch.warehouse`), resolved when a checkpoint runs; one
@@ -27,6 +28,7 @@ from pathlib import Path
 
 import yaml
 
+from balancewatch.settings import SITE_ROOT_ENV
 from monitors.checks.scope import SCOPE_DAYS_DDL, SCOPE_DDL, SCOPED_QUERIES
 from monitors.checks.suites import DEFAULT_STATUSES, suite_definitions
 from monitors.gx_project.context import REPO_ROOT, open_context
@@ -75,7 +77,7 @@ stores:
     store_backend:
       class_name: TupleFilesystemStoreBackend
       suppress_store_backend_id: true
-      base_directory: uncommitted/validations/
+      base_directory: ${BALANCEWATCH_SITE_ROOT}/validations/
   checkpoint_store:
     class_name: CheckpointStore
     store_backend:
@@ -97,7 +99,7 @@ data_docs_sites:
     show_how_to_buttons: false
     store_backend:
       class_name: TupleFilesystemStoreBackend
-      base_directory: uncommitted/data_docs/local_site/
+      base_directory: ${BALANCEWATCH_SITE_ROOT}/site/
     site_index_builder:
       class_name: DefaultSiteIndexBuilder
 """
@@ -223,15 +225,18 @@ def _committed_files(gx_dir: Path) -> dict[str, Path]:
 def build(root: Path, threshold: float, statuses: tuple[str, ...]) -> None:
     """Build the committed part of a GX context into ``root/gx`` (which must not exist)."""
     with tempfile.TemporaryDirectory(prefix="bw-gx-scratch-") as scratch:
-        saved = os.environ.get(URL_ENV)
-        os.environ[URL_ENV] = f"sqlite:///{_scratch_warehouse(Path(scratch))}"
+        scratch_env = {URL_ENV: f"sqlite:///{_scratch_warehouse(Path(scratch))}",
+                       SITE_ROOT_ENV: str(Path(scratch) / "site-root")}
+        saved = {name: os.environ.get(name) for name in scratch_env}
+        os.environ.update(scratch_env)
         try:
             ids = _create(root, threshold, statuses)
         finally:
-            if saved is None:
-                os.environ.pop(URL_ENV, None)
-            else:
-                os.environ[URL_ENV] = saved
+            for name, value in saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
     for path in _committed_files(root / "gx").values():
         text = path.read_text()
         for old, new in ids.items():

@@ -5,8 +5,8 @@
 Prints the wall time of each whole-table checkpoint (what a first run or ``--full-check`` runs),
 of the swing expectation alone through GX, and of the same check as one raw SQL query through
 ``sqlite3`` (the floor the expectation is compared with). It writes only this run's scope row
-(``monitor_scope``, whole tables), as the monitor does; validation results go to a scratch copy of
-the GX context.
+(``monitor_scope``, whole tables), as the monitor does; validation results go to a scratch folder,
+not the warehouse's Data Docs site.
 """
 
 from __future__ import annotations
@@ -49,6 +49,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import sqlalchemy as sa
 
+    from balancewatch.settings import SITE_ROOT_ENV
     from monitors.checks.scope import latest_invoice_day, plan_scope, write_scope
     from monitors.checks.suites import SWING_WINDOW_PARAMETER
     from monitors.checks.swing_expectation import ExpectDailyBalanceSwingsWithinThreshold
@@ -60,6 +61,7 @@ def main(argv: list[str] | None = None) -> int:
         for rel, path in _committed_files(REPO_ROOT / "gx").items():
             (Path(tmp) / "gx" / rel).parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(path, Path(tmp) / "gx" / rel)
+        os.environ[SITE_ROOT_ENV] = str(Path(tmp) / "site-root")  # not the warehouse's site
         context = open_context(Path(tmp))
         params = {SWING_WINDOW_PARAMETER: args.window_start or "0000-01-01"}
         with parse(warehouse).connection() as conn:

@@ -1,0 +1,100 @@
+"""The run report page on the shipped sample: each swing's invoices, organization and chart; the
+index lists it; it opens in headless Chromium with no network; each warehouse has its own site."""
+
+from __future__ import annotations
+
+import io
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from balancewatch.build import build
+from balancewatch.settings import SAMPLE_DIR, docs_dir_for
+from balancewatch.warehouse import Warehouse, parse
+from loaders import load_delivery
+from monitors.docs.site import SITE_DIR
+from monitors.run import MonitorReport, run_monitor
+from tests.test_docs_assets import EXTERNAL, Chromium
+
+LARGEST_PLANTED = "-8868877026281107500"  # data/sample/PLANTED.md: +300% from one EUR payment
+PLANTED_INVOICE = "-5506689813387812186"  # ... paid EUR 281,899.30 = $307,256.53
+CHART_PROBE = """(() => {
+  const charts = [...document.querySelectorAll('.chart svg')];
+  const sizes = charts.map(svg => svg.getBoundingClientRect()).map(r => r.width * r.height);
+  return {charts: charts.length, visible: sizes.filter(a => a > 10000).length,
+          images: [...document.images].filter(i => !i.complete || i.naturalWidth === 0).length,
+          text: document.body.innerText};
+})()"""
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Warehouse, MonitorReport]]:
+    """The sample loaded, built and monitored once (SQLite), with its own site."""
+    from balancewatch.settings import GX_DIR
+    from monitors.gx_project.setup import sync
+
+    root = tmp_path_factory.mktemp("report")
+    sync(GX_DIR, root / "project" / "gx")
+    warehouse = parse(root / "sample.db")
+    load_delivery(SAMPLE_DIR, warehouse)
+    assert build(warehouse, target_path=root / "dbt-target") == 0
+    report = run_monitor(warehouse, project_root=root / "project", notify_slack=False,
+                         out=io.StringIO())
+    assert report.exit_code == 0
+    yield warehouse, report
+
+
+def test_the_report_shows_each_swing_with_its_cause_and_chart(sample) -> None:
+    warehouse, report = sample
+    page = Path(report.docs_index)
+    assert page.parent.name == "runs" and page.is_file()
+    assert page.is_relative_to(docs_dir_for(warehouse))  # beside the warehouse, not in gx/
+    text = page.read_text()
+    assert not EXTERNAL.search(text) and "<script" not in text  # nothing loaded from elsewhere
+    swing = text.split(f'id="org-{LARGEST_PLANTED}-2024-04-20"')[1].split('class="swing"')[0]
+    first_cause = swing.split('<table class="causes">')[1].split("</tr>")[1]  # row after header
+    assert PLANTED_INVOICE in first_cause and "$307,256.53" in first_cause and "EUR" in first_cause
+    assert "<svg" in swing and "+300.0%" in swing  # its chart, with the move labelled
+    assert text.count('class="swing"') == report.swing_total == 31
+    assert "Balance swings on new days (31)" in text and "Alerts resolved (0)" in text
+    index = (page.parent.parent / "index.html").read_text()
+    assert f'href="runs/{page.name}"' in index
+    for link in text.split('href="../')[1:]:  # the run's GX validation pages exist
+        target = link.split('"')[0]
+        assert (page.parent.parent / target).is_file(), target
+
+
+def test_the_report_opens_offline_with_its_charts_visible(sample, tmp_path: Path) -> None:
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        pytest.skip("chromium not installed (CI installs it: scripts/ensure-system-packages.sh)")
+    _, report = sample
+    browser = Chromium(chromium, tmp_path / "profile")
+    try:
+        probe, requested, failed = browser.open(Path(report.docs_index).as_uri(), CHART_PROBE)
+    finally:
+        browser.close()
+    assert requested and all(u.startswith(("file://", "data:")) for u in requested), requested
+    assert failed == [] and probe["images"] == 0  # no broken image
+    assert probe["charts"] == 31 and probe["visible"] == 31
+    assert f"org {LARGEST_PLANTED} · 2024-04-20" in probe["text"]
+
+
+def test_two_warehouses_keep_two_sites(sample, tmp_path: Path) -> None:
+    warehouse, report = sample
+    other = parse(tmp_path / "other.db")
+    shutil.copyfile(warehouse.path, other.path)
+    from balancewatch.settings import GX_DIR
+    from monitors.gx_project.setup import sync
+
+    sync(GX_DIR, tmp_path / "project" / "gx")
+    again = run_monitor(other, project_root=tmp_path / "project", notify_slack=False,
+                        out=io.StringIO())
+    assert again.exit_code == 0
+    first, second = docs_dir_for(warehouse), docs_dir_for(other)
+    assert first != second and Path(again.docs_index).is_relative_to(second)
+    assert len(list((first / SITE_DIR / "runs").glob("*.html"))) == 1  # untouched by the other
+    assert len(list((second / SITE_DIR / "runs").glob("*.html"))) == 1
+    assert not (tmp_path / "project" / "gx" / "uncommitted").exists()
