@@ -172,6 +172,10 @@ def render_report(report: RunReport) -> str:
 <h1>balancewatch run {_e(report.run_name)}</h1>
 <p class="meta">Warehouse {_e(report.warehouse)} · as of {_e(report.as_of or 'n/a')} ·
 {_e(report.window)} · run {_e(report.run_time)}</p>
+<p><a href="#new-days">{len(report.swings)} swing(s) on new days</a> ·
+<a href="#late-data">{len(report.late)} found in late data</a> ·
+<a href="#resolved">{len(report.resolved)} alert(s) resolved</a> ·
+<a href="#checks">{sum(s.failed("critical") for s in report.suites)} critical check(s) failed</a></p>
 {_critical(report)}
 {_group(report, "Balance swings on new days", "new-days", report.swings)}
 {_group(report, "Swings found in late data", "late-data", report.late)}
