@@ -44,14 +44,16 @@ def missing_raw_tables(warehouse: WarehouseSetting) -> list[str]:
 
 
 def run_dbt(
-    args: Sequence[str], warehouse: WarehouseSetting, *, target_path: Path | None = None
+    args: Sequence[str], warehouse: WarehouseSetting, *, target_path: Path | None = None,
+    verbose: bool = True,
 ) -> int:
     """Run one dbt command (``["build", "--select", ...]``) on ``warehouse``; an exit status.
 
     The profile's target follows the warehouse's engine (``warehouse`` for SQLite, ``postgres``).
 
     ``target_path`` moves dbt's artifacts and logs out of ``dbt/target`` and ``dbt/logs`` (tests
-    use it so that runs on different warehouses do not share a parse cache).
+    use it so that runs on different warehouses do not share a parse cache). Not ``verbose``:
+    dbt prints errors only, and one summary line names its full log.
     """
     from dbt.cli.main import dbtRunner  # imported here: it costs a second or two
 
@@ -66,7 +68,12 @@ def run_dbt(
     argv.append("--no-partial-parse")
     if not sys.stdout.isatty():  # logs and pipes get plain text, not ANSI colour codes
         argv.append("--no-use-colors")
+    if not verbose:
+        argv.append("--quiet")
     result = dbtRunner().invoke(argv)
+    if not verbose:
+        log = (target_path / "logs" if target_path is not None else DBT_DIR / "logs") / "dbt.log"
+        print(f"  dbt {args[0]}: {_summary(result.result)}; full log {log}")
     command = " ".join(args[:2]) if args[:1] == ["docs"] else args[0]
     if result.exception is not None:
         print(f"dbt {command} could not run: {result.exception}", file=sys.stderr)
@@ -77,12 +84,25 @@ def run_dbt(
     return exit_codes.OK
 
 
+def _summary(results: object) -> str:
+    """``52 node(s): 46 tests passed, 6 built`` from dbt's run results."""
+    counts: dict[str, int] = {}
+    for node in getattr(results, "results", None) or []:
+        status = str(getattr(node.status, "value", node.status)).lower()
+        counts[status] = counts.get(status, 0) + 1
+    words = {"success": "built", "pass": "tests passed"}  # models and seeds; tests
+    total = sum(counts.values())
+    return f"{total} node(s): " + (", ".join(f"{n} {words.get(s, s)}"
+                                             for s, n in sorted(counts.items())) or "none run")
+
+
 def build(
     warehouse: WarehouseSetting,
     *,
     full_refresh: bool = False,
     select: str | None = None,
     target_path: Path | None = None,
+    verbose: bool = True,
 ) -> int:
     """Seed, build and test every dbt model (or ``select``) on ``warehouse``; an exit status.
 
@@ -104,11 +124,11 @@ def build(
         args.append("--full-refresh")
     if select:
         args += ["--select", select]
-        return run_dbt(args, warehouse, target_path=target_path)
+        return run_dbt(args, warehouse, target_path=target_path, verbose=verbose)
     newest_load, scope = _test_scope(warehouse, full_refresh)
     if scope is not None:
         args += ["--vars", json.dumps({"test_scope": scope})]
-    status = run_dbt(args, warehouse, target_path=target_path)
+    status = run_dbt(args, warehouse, target_path=target_path, verbose=verbose)
     if status == exit_codes.OK:
         _record_build(warehouse, newest_load, full_refresh)
     return status

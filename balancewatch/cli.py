@@ -6,10 +6,12 @@ import argparse
 import sys
 import time
 from collections.abc import Callable, Sequence
+from importlib.metadata import version as package_version
 from pathlib import Path
 
 from balancewatch import exit_codes
 from balancewatch.dotenv import load_dotenv
+from balancewatch.run_lock import DEFAULT_WAIT_SECONDS, Busy, run_lock
 from balancewatch.settings import SAMPLE_DIR, export_warehouse, resolve_warehouse
 from balancewatch.warehouse import Warehouse, WarehouseError
 from monitors.findings.watermark import DEFAULT_FIRST_RUN_DAYS
@@ -40,7 +42,8 @@ def stage_build(args: argparse.Namespace, warehouse: Warehouse) -> int:
     from balancewatch.build import build
 
     print(f"build: dbt build on {warehouse}")
-    return build(warehouse, full_refresh=getattr(args, "full_refresh", False))
+    return build(warehouse, full_refresh=getattr(args, "full_refresh", False),
+                 verbose=args.verbose)
 
 
 def stage_monitor(args: argparse.Namespace, warehouse: Warehouse) -> int:
@@ -84,12 +87,23 @@ def build_parser() -> argparse.ArgumentParser:
         prog="balancewatch",
         description="Load Deel exports, build the balance models, and monitor balance swings.",
     )
+    parser.add_argument("--version", action="version",
+                        version=f"balancewatch {package_version('balancewatch')}")
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
         "--warehouse",
         help="SQLite warehouse file (created if missing) or PostgreSQL URL "
         "postgresql://user@host:port/dbname (database created if missing); "
         "default $BALANCEWATCH_WAREHOUSE or warehouse/balancewatch.db",
+    )
+    common.add_argument(
+        "--verbose", action="store_true",
+        help="print dbt's line per model and test (default: one summary line; the log has all)",
+    )
+    common.add_argument(
+        "--lock-wait", type=float, default=DEFAULT_WAIT_SECONDS, metavar="SECONDS",
+        help="one run at a time per warehouse: how long to wait for another run to finish "
+        f"(default {DEFAULT_WAIT_SECONDS:.0f}; then exit 2)",
     )
     monitoring = argparse.ArgumentParser(add_help=False)
     monitoring.add_argument(
@@ -141,9 +155,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     except WarehouseError as exc:
         print(f"balancewatch: {exc}", file=sys.stderr)
         return exit_codes.BAD_INPUT
-    if args.command == "run":
-        return run_all(args, warehouse)
-    return _timed(args.command, STAGES[args.command], args, warehouse)
+    try:
+        with run_lock(warehouse, args.lock_wait):
+            if args.command == "run":
+                return run_all(args, warehouse)
+            return _timed(args.command, STAGES[args.command], args, warehouse)
+    except Busy as exc:
+        print(f"balancewatch: {exc}", file=sys.stderr)
+        return exit_codes.BAD_INPUT
+    except WarehouseError as exc:  # the lock's PostgreSQL server cannot be reached
+        print(f"balancewatch: {exc}", file=sys.stderr)
+        return exit_codes.BAD_INPUT
 
 
 if __name__ == "__main__":

@@ -29,15 +29,10 @@ from monitors.alerts.console import alert_block, suite_lines
 from monitors.alerts.digest import Digest
 from monitors.checks.scope import Scope, latest_invoice_day, mark_passed, plan_scope, write_scope
 from monitors.docs.run_report import RUNS_DIR
+from monitors.findings import watermark
 from monitors.findings.recording import Evaluation
 from monitors.findings.results import Resolution, SuiteSummary, SwingAlert, summarize_suite
-from monitors.findings.watermark import (
-    DEFAULT_FIRST_RUN_DAYS,
-    Window,
-    evaluation_window,
-    first_evaluated,
-    last_evaluated,
-)
+from monitors.findings.watermark import DEFAULT_FIRST_RUN_DAYS, Window, evaluation_window
 from monitors.gx_project.run_ledger import MonitorRun, active_run
 
 REQUIRED_TABLES = ("stg_invoices", "stg_organizations", "fact_daily_balance")
@@ -92,8 +87,8 @@ def _inspect_warehouse(warehouse: Warehouse) -> tuple[str | None, str | None, st
             )
         as_of = latest_invoice_day(conn, "monitor_scope" in names)
         state = "monitor_state" in names
-        last = last_evaluated(conn) if state else None
-        first = first_evaluated(conn) if state else None
+        last = watermark.last_evaluated(conn) if state else None
+        first = watermark.first_evaluated(conn) if state else None
     except database_errors() as exc:
         raise BadInput(f"cannot read the warehouse {warehouse}: {exc}") from exc
     finally:
@@ -101,9 +96,12 @@ def _inspect_warehouse(warehouse: Warehouse) -> tuple[str | None, str | None, st
     return as_of, last, first
 
 
-def _check_since(since: str | None) -> None:
+def _check_since(since: str | None, as_of: str | None) -> None:
     if since is None:
         return
+    if as_of is not None and since > as_of:
+        raise BadInput(f"--since {since} is after the as-of date {as_of} (the latest invoice "
+                       "day): there is nothing to evaluate")
     try:
         date.fromisoformat(since)
     except ValueError:
@@ -136,12 +134,13 @@ def run_monitor(
         say(f"monitor: {exc}")
         return MonitorReport(BAD_INPUT, message=str(exc))
     try:
-        _check_since(since)
+        _check_since(since, None)
         if first_run_days < 1 or (keep_runs is not None and keep_runs < 1):
             raise BadInput("first_run_days and keep_runs must be >= 1")
         if not (project_root / "gx" / "great_expectations.yml").is_file():
             raise BadInput(f"no GX context in {project_root / 'gx'}: run `make gx`")
         as_of, last, first_evaluated_day = _inspect_warehouse(warehouse)
+        _check_since(since, as_of)
     except BadInput as exc:
         say(f"monitor: {exc}")
         return MonitorReport(BAD_INPUT, message=str(exc))
@@ -158,9 +157,6 @@ def run_monitor(
     else:
         say(f"monitor: {warehouse}; stg_invoices is empty: no as-of date")
 
-    first_day = window.first_day if window and window.days else None
-    scope = _plan_scope(warehouse, as_of, first_day, full_check)
-    say(f"monitor: {scope.describe()}")
     export(warehouse)  # GX's data source reads ${BALANCEWATCH_SQLALCHEMY_URL}
     site_root = export_site_root(warehouse)  # ... and its stores ${BALANCEWATCH_SITE_ROOT}
     t0 = time.perf_counter()
@@ -168,26 +164,29 @@ def run_monitor(
 
     from monitors.checks.suites import SWING_WINDOW_PARAMETER, suite_definitions
     from monitors.gx_project.actions import KEEP_RUNS_ENV
-    from monitors.gx_project.context import SuiteIncomplete, check_suite, open_context
+    from monitors.gx_project.context import SuiteIncomplete, check_rule, check_suite, open_context
     from monitors.gx_project.setup import FULL_SUFFIX, dbt_rule_vars
 
     context = open_context(project_root)
     definitions = suite_definitions(*dbt_rule_vars(project_root))
     say(f"monitor: GX context ready in {time.perf_counter() - t0:.1f} s")
 
+    try:  # before anything is written: a suite that is not what the code and dbt vars say
+        for name, expected in definitions.items():
+            check_suite(context.suites.get(name), expected)
+            check_rule(context.suites.get(name), expected)
+    except SuiteIncomplete as exc:
+        say(f"monitor: REFUSING TO RUN: {exc}")
+        return MonitorReport(BAD_INPUT, window=window, message=str(exc))
+    first_day = window.first_day if window and window.days else None
+    scope = _plan_scope(warehouse, as_of, first_day, full_check)
+    say(f"monitor: {scope.describe()}")
     run_name = f"{window.first_day}_to_{window.as_of}" if window and window.days else "no-new-days"
     run_id = RunIdentifier(run_name=run_name, run_time=datetime.now(UTC))
     run_time = run_id.run_time.strftime("%Y%m%dT%H%M%S.%fZ")  # GX's folder name for the run
     report = MonitorReport(OK, window=window)
     suffix = FULL_SUFFIX if scope.whole else ""
     checkpoints = {name: context.checkpoints.get(name + suffix) for name in CHECKPOINTS}
-    try:
-        for checkpoint in checkpoints.values():
-            for vd in checkpoint.validation_definitions:
-                check_suite(vd.suite, definitions[vd.suite.name])
-    except SuiteIncomplete as exc:
-        say(f"monitor: REFUSING TO RUN: {exc}")
-        return MonitorReport(BAD_INPUT, window=window, message=str(exc))
     saved_keep_runs = os.environ.get(KEEP_RUNS_ENV)
     evaluation = Evaluation(scope, evaluate_from, last, as_of)
     ledger = MonitorRun(
@@ -256,6 +255,7 @@ def _finish(ledger: MonitorRun, report: MonitorReport, top: int, say: Any) -> Mo
         for line in alert_block(
             report.swings, ledger.window, threshold, new_alerts=new_alerts,
             late=report.late, resolved=report.resolved, top=top,
+            min_usd=ledger.finding.min_usd if ledger.finding else 0.0,
         ):
             say(line)
     report.digest = ledger.digest()

@@ -54,14 +54,15 @@ def _swing_rows(swings: list[SwingAlert], top: int, *, late: bool = False) -> li
 def alert_block(
     swings: list[SwingAlert], window: Window, threshold: float, *,
     new_alerts: int | None, late: list[SwingAlert] = (), resolved: list[Resolution] = (),
-    top: int = 10,
+    top: int = 10, min_usd: float = 0.0,
 ) -> list[str]:
     """The alert block every run prints, in three groups: swings on the new days, swings found
     in late data (days evaluated before, restated since), and alerts resolved."""
     span = f"{window.first_day} .. {window.as_of}" if window.days else "no new days"
     head = (
         f"BALANCE SWINGS: {len(swings)} day(s) moved more than {100 * threshold:g}% "
-        f"day over day ({span}, {window.days} day(s) evaluated)"
+        + (f"and at least {format_usd(min_usd)} " if min_usd else "")
+        + f"day over day ({span}, {window.days} day(s) evaluated)"
     )
     if new_alerts is not None:
         head += f"; {new_alerts} new alert(s) recorded"

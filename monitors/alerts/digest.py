@@ -29,6 +29,7 @@ class Digest:
     docs_url: str | None = None
     resolved: tuple[Resolution, ...] = ()  # listed in the digest itself
     resolved_in_threads: int = 0  # posted as replies in the threads of the digests they were in
+    min_usd: float = 0.0  # the materiality floor: smaller moves are not alerted
 
     @property
     def has_news(self) -> bool:

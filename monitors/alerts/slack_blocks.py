@@ -50,7 +50,8 @@ def _window(digest: Digest) -> str:
         if digest.first_day == digest.last_day
         else f"{digest.first_day} to {digest.last_day}"
     )
-    return f"{digest.days_evaluated} day(s) evaluated: {span} · as of {digest.as_of}"
+    floor = f" · moves under {format_usd(digest.min_usd)} not alerted" if digest.min_usd else ""
+    return f"{digest.days_evaluated} day(s) evaluated: {span} · as of {digest.as_of}{floor}"
 
 
 def _swing_line(rank: int, swing: SwingAlert) -> str:

@@ -138,7 +138,7 @@ def stg_organizations_suite() -> list[Any]:
     ]
 
 
-def fact_daily_balance_suite(threshold: float) -> list[Any]:
+def fact_daily_balance_suite(threshold: float, min_usd: float = 0.0) -> list[Any]:
     """The daily balance: dense, keyed, adds up, reaches the as-of date; then the swings.
 
     Every check holds for any set of whole days per organization (the new-rows batch is the
@@ -198,6 +198,7 @@ def fact_daily_balance_suite(threshold: float) -> list[Any]:
         ),
         ExpectDailyBalanceSwingsWithinThreshold(
             threshold=threshold,
+            min_abs_change_usd=min_usd,
             window_start={"$PARAMETER": SWING_WINDOW_PARAMETER},
             severity=WARNING,
             notes="A swing is a business event to alert on, not broken data.",
@@ -206,13 +207,13 @@ def fact_daily_balance_suite(threshold: float) -> list[Any]:
 
 
 def suite_definitions(
-    threshold: float = 0.5, statuses: tuple[str, ...] = DEFAULT_STATUSES
+    threshold: float = 0.5, statuses: tuple[str, ...] = DEFAULT_STATUSES, min_usd: float = 0.0
 ) -> dict[str, list[Any]]:
     """Suite name -> its expectations, in order."""
     return {
         "stg_invoices": stg_invoices_suite(statuses),
         "stg_organizations": stg_organizations_suite(),
-        "fact_daily_balance": fact_daily_balance_suite(threshold),
+        "fact_daily_balance": fact_daily_balance_suite(threshold, min_usd),
     }
 
 

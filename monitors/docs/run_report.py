@@ -86,6 +86,10 @@ def _pct(value: float | None) -> str:
     return "n/a" if value is None else f"{value:+,.1f}%"
 
 
+def _critical_count(report: RunReport) -> int:
+    return sum(s.failed("critical") for s in report.suites)
+
+
 def _critical(report: RunReport) -> str:
     failures = [f for s in report.suites for f in s.failures if f.severity == "critical"]
     if not failures:
@@ -175,7 +179,7 @@ def render_report(report: RunReport) -> str:
 <p><a href="#new-days">{len(report.swings)} swing(s) on new days</a> ·
 <a href="#late-data">{len(report.late)} found in late data</a> ·
 <a href="#resolved">{len(report.resolved)} alert(s) resolved</a> ·
-<a href="#checks">{sum(s.failed("critical") for s in report.suites)} critical check(s) failed</a></p>
+<a href="#checks">{_critical_count(report)} critical check(s) failed</a></p>
 {_critical(report)}
 {_group(report, "Balance swings on new days", "new-days", report.swings)}
 {_group(report, "Swings found in late data", "late-data", report.late)}

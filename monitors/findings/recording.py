@@ -69,7 +69,8 @@ def all_swings(warehouse: Warehouse, finding: SwingFinding, scope: Scope) -> lis
     query = swings_query(
         rows_checked, warehouse.dialect,
         **{**METRIC_DEFAULTS, "threshold": finding.threshold,
-           "window_start": finding.window_start, "max_rows": finding.total},
+           "window_start": finding.window_start, "max_rows": finding.total,
+           "min_abs_change_usd": finding.min_usd},
     )
     engine = sa.create_engine(warehouse.sqlalchemy_url())
     try:

@@ -126,6 +126,7 @@ class SwingFinding:
     top: tuple[SwingAlert, ...]
     threshold: float
     window_start: str | None
+    min_usd: float = 0.0  # the materiality floor the check applied
 
 
 def _severity(config: Any) -> str:
@@ -216,5 +217,6 @@ def swing_finding(validation: Any) -> SwingFinding | None:
             top=top,
             threshold=float(details.get("threshold") or 0.5),
             window_start=details.get("window_start"),
+            min_usd=float(details.get("min_abs_change_usd") or 0.0),
         )
     return None

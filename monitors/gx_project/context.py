@@ -67,6 +67,32 @@ def check_suite(suite: Any, expected: list[Any]) -> None:
         )
 
 
+RULE_FIELDS = ("threshold", "min_abs_change_usd", "value_set")  # what dbt vars set in the suites
+
+
+def _rule_values(expectations: list[Any]) -> dict[tuple[str, str], Any]:
+    values = {}
+    for e in expectations:
+        for name in RULE_FIELDS:
+            value = getattr(e, name, None)
+            if value is not None:
+                values[(type(e).__name__, name)] = sorted(value) if name == "value_set" else value
+    return values
+
+
+def check_rule(suite: Any, expected: list[Any]) -> None:
+    """Raise :class:`SuiteIncomplete` when the committed suite's rule settings (swing threshold
+    and floor, known statuses) are not what ``dbt/dbt_project.yml`` says now: the run refuses
+    rather than alert on a stale rule."""
+    have, want = _rule_values(list(suite.expectations)), _rule_values(expected)
+    stale = {k[1]: (have.get(k), v) for k, v in want.items() if have.get(k) != v}
+    if stale:
+        said = "; ".join(f"{name}: dbt/dbt_project.yml says {new}, gx/ holds {old}"
+                         for name, (old, new) in stale.items())
+        raise SuiteIncomplete(f"suite {suite.name!r} is stale ({said}): run `make gx` to apply "
+                              "the dbt project's settings")
+
+
 def load_checked_suite(context: Any, name: str, expected: list[Any]) -> Any:
     """Load suite ``name`` and verify it against its definition."""
     suite = context.suites.get(name)

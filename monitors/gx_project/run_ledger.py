@@ -66,6 +66,7 @@ class MonitorRun:
                 for f in self.critical
             ),
             docs_url=docs_url or str(self.report_file),
+            min_usd=self.finding.min_usd if self.finding else 0.0,
         )
 
 

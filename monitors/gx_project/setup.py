@@ -105,15 +105,16 @@ data_docs_sites:
 """
 
 
-def dbt_rule_vars(project_root: Path) -> tuple[float, tuple[str, ...]]:
-    """Swing threshold and invoice statuses from ``dbt/dbt_project.yml`` vars (one source)."""
+def dbt_rule_vars(project_root: Path) -> tuple[float, tuple[str, ...], float]:
+    """Swing threshold, invoice statuses and the swing floor in USD from ``dbt/dbt_project.yml``
+    vars (one source; :func:`suite_definitions` takes them in this order)."""
     path = project_root / "dbt" / "dbt_project.yml"
     variables = {}
     if path.is_file():
         variables = (yaml.safe_load(path.read_text()) or {}).get("vars") or {}
     threshold = float(variables.get("balance_swing_threshold", 0.5))
     statuses = tuple(variables.get("invoice_statuses") or DEFAULT_STATUSES)
-    return threshold, statuses
+    return threshold, statuses, float(variables.get("balance_swing_min_usd", 0.0))
 
 
 def _stable_id(*parts: str) -> str:
@@ -133,7 +134,8 @@ def _scratch_warehouse(folder: Path) -> Path:
     return path
 
 
-def _create(root: Path, threshold: float, statuses: tuple[str, ...]) -> dict[str, str]:
+def _create(root: Path, threshold: float, statuses: tuple[str, ...], min_usd: float = 0.0
+            ) -> dict[str, str]:
     """Create every GX object under ``root/gx``; returns {random id: stable id}."""
     import great_expectations as gx
 
@@ -148,7 +150,7 @@ def _create(root: Path, threshold: float, statuses: tuple[str, ...]) -> dict[str
         NEW_ROWS_DATASOURCE, connection_string=CONNECTION_STRING, create_temp_table=True
     )
     ids[str(new_rows_source.id)] = _stable_id("datasource", NEW_ROWS_DATASOURCE)
-    definitions = suite_definitions(threshold, statuses)
+    definitions = suite_definitions(threshold, statuses, min_usd)
     validations = {}
     for table, expectations in definitions.items():
         suite = context.suites.add(gx.ExpectationSuite(name=table))
@@ -222,7 +224,7 @@ def _committed_files(gx_dir: Path) -> dict[str, Path]:
     return files
 
 
-def build(root: Path, threshold: float, statuses: tuple[str, ...]) -> None:
+def build(root: Path, threshold: float, statuses: tuple[str, ...], min_usd: float = 0.0) -> None:
     """Build the committed part of a GX context into ``root/gx`` (which must not exist)."""
     with tempfile.TemporaryDirectory(prefix="bw-gx-scratch-") as scratch:
         scratch_env = {URL_ENV: f"sqlite:///{_scratch_warehouse(Path(scratch))}",
@@ -230,7 +232,7 @@ def build(root: Path, threshold: float, statuses: tuple[str, ...]) -> None:
         saved = {name: os.environ.get(name) for name in scratch_env}
         os.environ.update(scratch_env)
         try:
-            ids = _create(root, threshold, statuses)
+            ids = _create(root, threshold, statuses, min_usd)
         finally:
             for name, value in saved.items():
                 if value is None:
@@ -264,9 +266,8 @@ def sync(source_gx: Path, target_gx: Path) -> list[str]:
 
 def setup(project_root: Path = REPO_ROOT) -> list[str]:
     """Bring ``project_root/gx`` up to date with the code; returns the changed files."""
-    threshold, statuses = dbt_rule_vars(project_root)
     with tempfile.TemporaryDirectory(prefix="bw-gx-build-") as tmp:
-        build(Path(tmp), threshold, statuses)
+        build(Path(tmp), *dbt_rule_vars(project_root))
         return sync(Path(tmp) / "gx", project_root / "gx")
 
 
