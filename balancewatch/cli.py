@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from importlib.metadata import version as package_version
 from pathlib import Path
 
-from balancewatch import exit_codes
+from balancewatch import alerts_cli, exit_codes
 from balancewatch.dotenv import load_dotenv
 from balancewatch.run_lock import DEFAULT_WAIT_SECONDS, Busy, run_lock
 from balancewatch.settings import SAMPLE_DIR, export_warehouse, resolve_warehouse
@@ -144,6 +144,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("data_dir", nargs="?", default=str(SAMPLE_DIR), help=data_help)
     run.add_argument("--full-refresh", action="store_true", help="rebuild fact_daily_balance")
+    alerts_cli.add_parser(sub, common)
     return parser
 
 
@@ -155,6 +156,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except WarehouseError as exc:
         print(f"balancewatch: {exc}", file=sys.stderr)
         return exit_codes.BAD_INPUT
+    if args.command == "alerts":  # reads, or writes one row: no run lock needed
+        return alerts_cli.run_alerts(args, warehouse)
     try:
         with run_lock(warehouse, args.lock_wait):
             if args.command == "run":

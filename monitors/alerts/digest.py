@@ -30,6 +30,7 @@ class Digest:
     resolved: tuple[Resolution, ...] = ()  # listed in the digest itself
     resolved_in_threads: int = 0  # posted as replies in the threads of the digests they were in
     min_usd: float = 0.0  # the materiality floor: smaller moves are not alerted
+    footer: str | None = None  # muted swings and old unacknowledged alerts, counted
 
     @property
     def has_news(self) -> bool:

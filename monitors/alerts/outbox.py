@@ -24,6 +24,7 @@ from monitors.findings.alert_records import (
     pending_swings,
 )
 from monitors.findings.causes import balance_series, with_causes
+from monitors.findings.operations import digest_footer
 from monitors.findings.results import Resolution
 
 MAX_CHARTS = 5  # charts of the largest swings uploaded into a digest's thread
@@ -89,7 +90,7 @@ def notify(
     threaded = [r for r in resolutions if _threaded(r, settings)]
     inline = [r for r in resolutions if not _threaded(r, settings)]
     digest = replace(run, swings=tuple(pending), resolved=tuple(inline),
-                     resolved_in_threads=len(threaded))
+                     resolved_in_threads=len(threaded), footer=digest_footer(conn))
     channel = f"slack ({settings.mode.replace('_', ' ')})"
     if not digest.has_news:
         return NotifyResult(channel, 0, 0)

@@ -146,6 +146,8 @@ def render_slack(digest: Digest, *, max_swings: int = MAX_SWINGS_SHOWN) -> Slack
             lines.append(f"{digest.resolved_in_threads} alert(s) resolved in the thread of the "
                          "digest that carried them")
         blocks += [_section(chunk) for chunk in _chunks(lines)]
+    if digest.footer:
+        blocks.append(_context(digest.footer))
     docs = _docs_line(digest)
     if docs:
         blocks.append(_context(docs))

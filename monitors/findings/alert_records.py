@@ -48,6 +48,7 @@ create table if not exists balance_alerts (
     message_channel      text,               -- the channel id of message_ts (Web API)
     chart_status         text,               -- pending / sent: its chart in the digest's thread
     chart_file_id        text,
+    muted_reason         text,               -- recorded while its organization was muted
     primary key (organization_id, balance_date, rule)
 )"""
 #: Columns added after the first release: an older warehouse gets them on its next run.
@@ -63,6 +64,7 @@ LATER_COLUMNS = {
     "message_channel": "text",
     "chart_status": "text",
     "chart_file_id": "text",
+    "muted_reason": "text",
 }
 _FIGURES = "previous_balance_usd, balance_usd, change_usd, change_pct"
 
@@ -102,20 +104,22 @@ def stored_alerts(conn: Connection, rule: str) -> dict[tuple[int, str, str], Sto
     }
 
 
-def insert_alerts(conn: Connection, swings: Iterable[SwingAlert], severity: str = "warning"
-                  ) -> int:
-    """Insert new alerts (``pending``); returns how many."""
-    now = utc_now()
+def insert_alerts(conn: Connection, swings: Iterable[SwingAlert], severity: str = "warning",
+                  muted: dict[int, str] | None = None) -> int:
+    """Insert new alerts (``pending``; ``muted``: organization -> the reason of its mute);
+    returns how many."""
+    now, muted = utc_now(), muted or {}
     return conn.executemany(
         f"""
         insert into balance_alerts (organization_id, balance_date, {_FIGURES}, rule, severity,
-            first_seen_at, delivery_status, detected_as, restated_by_load_id)
-        values (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)
+            first_seen_at, delivery_status, detected_as, restated_by_load_id, muted_reason)
+        values (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?)
         on conflict (organization_id, balance_date, rule) do nothing
         """,
         [
             (s.organization_id, s.balance_date, s.previous_balance_usd, s.balance_usd,
-             s.change_usd, s.change_pct, s.rule, severity, now, s.detected_as, s.load_id)
+             s.change_usd, s.change_pct, s.rule, severity, now, s.detected_as, s.load_id,
+             muted.get(s.organization_id))
             for s in swings
         ],
     )
@@ -171,7 +175,7 @@ def pending_swings(conn: Connection) -> list[SwingAlert]:
         select organization_id, balance_date, {_FIGURES}, rule, detected_as,
                restated_by_load_id, reopened_count
         from balance_alerts
-        where delivery_status = ? and resolved_at is null
+        where delivery_status = ? and resolved_at is null and muted_reason is null
         order by abs(change_usd) desc, balance_date, organization_id
         """,
         (PENDING,),

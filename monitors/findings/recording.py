@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 
 from balancewatch.warehouse import Connection, Warehouse
 from monitors.checks.scope import SCOPED_QUERIES, Scope
-from monitors.findings import alert_records, causes, watermark
+from monitors.findings import alert_records, causes, operations, watermark
 from monitors.findings.results import (
     LATE_DATA,
     NEW_DAY,
@@ -147,7 +147,8 @@ def record_swings(
         gone = [key for key, alert in stored.items() if not alert.resolved and key not in found
                 and evaluation.scope.reevaluates(key[0], key[1], evaluation.evaluate_from)]
         resolved = [_resolution(conn, key, stored[key].message_ts, evaluation) for key in gone]
-        inserted = alert_records.insert_alerts(conn, new)
+        muted = {org: m.reason for org, m in operations.active_mutes(conn).items()}
+        inserted = alert_records.insert_alerts(conn, new, muted=muted)
         alert_records.reopen(conn, reopened)
         alert_records.update_figures(conn, changed)
         alert_records.resolve(conn, resolved, {k for k in gone if stored[k].sent})

@@ -1,0 +1,171 @@
+"""``balancewatch alerts``: see, acknowledge and silence alerts without opening the warehouse.
+
+``list`` (filters, a table or ``--json``), ``show ORG DAY`` (figures, cause, history), ``ack ORG
+DAY --note`` and ``mute ORG --until DAY --reason`` / ``unmute ORG``. Exit 0, or 2 with a message
+for a bad id or day, an unknown alert or a warehouse without alerts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import os
+from datetime import date
+
+from balancewatch import exit_codes
+from balancewatch.warehouse import Connection, Warehouse
+from monitors.findings import alert_records, operations
+from monitors.findings.causes import load_causes, load_context
+from monitors.findings.results import SWING_RULE
+
+_COLUMNS = ("organization_id", "balance_date", "previous_balance_usd", "balance_usd",
+            "change_usd", "change_pct", "status", "detected_as", "first_seen_at", "sent_at",
+            "updated_at", "resolved_at", "resolution", "muted_reason")
+
+
+class Refused(Exception):
+    """Bad arguments or an unknown alert: exit 2 with this message."""
+
+
+def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    """The ``alerts`` subcommand and its own subcommands."""
+    alerts = sub.add_parser("alerts", help="list, show, ack, mute alerts")
+    act = alerts.add_subparsers(dest="action", required=True, metavar="ACTION")
+    listing = act.add_parser("list", parents=[common], help="alerts, newest day first")
+    listing.add_argument("--status", choices=operations.STATUSES)
+    listing.add_argument("--since", metavar="DAY", help="alerts on this day or later")
+    listing.add_argument("--org", metavar="ID")
+    listing.add_argument("--json", action="store_true", help="one JSON array (for scripts)")
+    show = act.add_parser("show", parents=[common], help="one alert: figures, cause, history")
+    show.add_argument("org", metavar="ORG")
+    show.add_argument("day", metavar="DAY")
+    ack = act.add_parser("ack", parents=[common], help="acknowledge an alert")
+    ack.add_argument("org", metavar="ORG")
+    ack.add_argument("day", metavar="DAY")
+    ack.add_argument("--note", required=True)
+    ack.add_argument("--verdict", choices=operations.VERDICTS)
+    ack.add_argument("--by", help="who (default $USER)")
+    mute = act.add_parser("mute", parents=[common],
+                          help="record an organization's swings without sending them")
+    mute.add_argument("org", metavar="ORG")
+    mute.add_argument("--until", required=True, metavar="DAY", help="last day of the mute (UTC)")
+    mute.add_argument("--reason", required=True)
+    mute.add_argument("--by", help="who (default $USER)")
+    unmute = act.add_parser("unmute", parents=[common], help="end an organization's mute")
+    unmute.add_argument("org", metavar="ORG")
+
+
+def _org(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise Refused(f"an organization id is a 64-bit integer, got {text!r}") from None
+
+
+def _day(text: str, what: str = "DAY") -> str:
+    try:
+        if len(text) == 10:
+            return date.fromisoformat(text).isoformat()
+    except ValueError:
+        pass
+    raise Refused(f"{what} must be a day YYYY-MM-DD, got {text!r}")
+
+
+def _who(given: str | None) -> str:
+    return given or os.environ.get("USER") or getpass.getuser()
+
+
+def _rows(conn: Connection, where: str = "", params: tuple = ()) -> list[dict]:
+    acked = ("select distinct organization_id, balance_date, rule from balance_alert_acks"
+             if "balance_alert_acks" in conn.table_names()
+             else "select null as organization_id, null as balance_date, null as rule")
+    sql = (f"select a.organization_id, a.balance_date, a.previous_balance_usd, a.balance_usd, "
+           f"a.change_usd, a.change_pct, {operations.status_sql()}, a.detected_as, "
+           "a.first_seen_at, a.sent_at, a.updated_at, a.resolved_at, a.resolution, "
+           f"a.muted_reason from balance_alerts as a left join ({acked}) as k "
+           "on k.organization_id = a.organization_id and k.balance_date = a.balance_date "
+           f"and k.rule = a.rule where a.rule = ? {where} "
+           "order by a.balance_date desc, abs(a.change_usd) desc")
+    return [dict(zip(_COLUMNS, r)) for r in conn.execute(sql, (SWING_RULE, *params)).fetchall()]
+
+
+def _line(a: dict) -> str:
+    pct = "n/a" if a["change_pct"] is None else f"{a['change_pct']:+,.1f}%"
+    return (f"{a['organization_id']:>21}  {a['balance_date']}  {a['previous_balance_usd']:>15,.2f}"
+            f"  {a['balance_usd']:>15,.2f}  {pct:>9}  {a['status']:<12}  {a['detected_as']}")
+
+
+def list_alerts(conn: Connection, args: argparse.Namespace) -> list[str]:
+    where, params = "", []
+    if args.since:
+        where, params = where + " and a.balance_date >= ?", [*params, _day(args.since, "--since")]
+    if args.org:
+        where, params = where + " and a.organization_id = ?", [*params, _org(args.org)]
+    rows = [r for r in _rows(conn, where, tuple(params))
+            if args.status is None or r["status"] == args.status]
+    if args.json:
+        return [json.dumps(rows, indent=1)]
+    head = (f"{'organization':>21}  {'day':<10}  {'previous USD':>15}  {'balance USD':>15}  "
+            f"{'change':>9}  {'status':<12}  found as")
+    return [head, *map(_line, rows), f"{len(rows)} alert(s)"]
+
+
+def show_alert(conn: Connection, args: argparse.Namespace) -> list[str]:
+    key = (_org(args.org), _day(args.day), SWING_RULE)
+    found = _rows(conn, "and a.organization_id = ? and a.balance_date = ?", key[:2])
+    if not found:
+        raise Refused(f"no alert for organization {key[0]} on {key[1]}")
+    a = found[0]
+    lines = [_line(a), "cause:"]
+    lines += [f"  {c.describe()}" for c in load_causes(conn, [key]).get(key, ())] or ["  none"]
+    context = load_context(conn, key)
+    if context is not None:
+        lines.append(f"organization: {'orphan' if context.is_orphan else 'in the export'}, "
+                     f"country {context.legal_entity_country_code}, "
+                     f"{context.active_contract_count} active contract(s)")
+    history = [(a["first_seen_at"], f"found ({a['detected_as']})"), (a["sent_at"], "sent"),
+               (a["updated_at"], "figures updated"),
+               (a["resolved_at"], f"resolved: {a['resolution']}")]
+    history += [(at, f"acknowledged by {by}: {note}" + (f" ({v})" if v else ""))
+                for at, by, note, v in operations.acks_of(conn, key)]
+    lines.append("history:")
+    lines += [f"  {at}  {what}" for at, what in sorted(h for h in history if h[0])]
+    if a["muted_reason"]:
+        lines.append(f"muted: {a['muted_reason']}")
+    return lines
+
+
+def run_alerts(args: argparse.Namespace, warehouse: Warehouse) -> int:
+    """The ``alerts`` subcommand; prints its answer, returns an exit status."""
+    try:
+        if not warehouse.exists():
+            raise Refused(f"warehouse not found: {warehouse}")
+        with warehouse.connection() as conn:
+            if "balance_alerts" not in conn.table_names():
+                raise Refused(f"{warehouse} has no alerts yet: run `balancewatch monitor` first")
+            with conn.transaction():  # an older warehouse gets this release's columns
+                alert_records.ensure_table(conn)
+                operations.ensure_tables(conn)
+            if args.action == "list":
+                lines = list_alerts(conn, args)
+            elif args.action == "show":
+                lines = show_alert(conn, args)
+            elif args.action == "ack":
+                key = (_org(args.org), _day(args.day), SWING_RULE)
+                show_alert(conn, args)  # refuses an unknown alert
+                operations.acknowledge(conn, key, args.note, args.verdict, _who(args.by))
+                lines = [f"acknowledged org {key[0]} on {key[1]} as {_who(args.by)}"]
+            elif args.action == "mute":
+                org, until = _org(args.org), _day(args.until, "--until")
+                operations.mute(conn, org, until, args.reason, _who(args.by))
+                lines = [f"muted org {org} until {until}: {args.reason}"]
+            else:
+                org = _org(args.org)
+                gone = operations.unmute(conn, org)
+                lines = [f"unmuted org {org}" if gone else f"org {org} was not muted"]
+    except Refused as exc:
+        print(f"alerts: {exc}")
+        return exit_codes.BAD_INPUT
+    print("\n".join(lines))
+    return exit_codes.OK

@@ -1,0 +1,126 @@
+"""What operators do with alerts, kept in the warehouse: acknowledgements and mutes.
+
+``balance_alert_acks`` holds every acknowledgement of an alert (who, when, a note, a verdict);
+``monitor_mutes`` one mute per organization (until a day, with a reason). A muted organization's
+new swings are still recorded, marked with the mute's reason, and never sent; a mute whose day
+has passed stops applying by itself. The SQL is portable (SQLite and PostgreSQL).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from balancewatch.clock import utc_now
+from balancewatch.warehouse import Connection
+
+VERDICTS = ("expected", "incident", "false-positive")
+STATUSES = ("pending", "sent", "resolved", "acknowledged", "muted")
+ACKS_DDL = """
+create table if not exists balance_alert_acks (
+    organization_id bigint not null,
+    balance_date    text   not null,
+    rule            text   not null,
+    acknowledged_at text   not null,
+    acknowledged_by text   not null,
+    note            text   not null,
+    verdict         text
+)"""
+MUTES_DDL = """
+create table if not exists monitor_mutes (
+    organization_id bigint primary key,
+    until_date      text not null,   -- the last day the mute applies (UTC)
+    reason          text not null,
+    muted_at        text not null,
+    muted_by        text not null
+)"""
+
+
+def ensure_tables(conn: Connection) -> None:
+    conn.execute(ACKS_DDL)
+    conn.execute(MUTES_DDL)
+
+
+def today() -> str:
+    return datetime.now(UTC).date().isoformat()
+
+
+@dataclass(frozen=True)
+class Mute:
+    organization_id: int
+    until_date: str
+    reason: str
+    muted_by: str
+
+
+def active_mutes(conn: Connection, day: str | None = None) -> dict[int, Mute]:
+    """Mutes that apply on ``day`` (default today, UTC)."""
+    if "monitor_mutes" not in conn.table_names():
+        return {}
+    rows = conn.execute(
+        "select organization_id, until_date, reason, muted_by from monitor_mutes "
+        "where until_date >= ?", (day or today(),),
+    ).fetchall()
+    return {int(r[0]): Mute(int(r[0]), r[1], r[2], r[3]) for r in rows}
+
+
+def mute(conn: Connection, org: int, until: str, reason: str, by: str) -> None:
+    with conn.transaction():
+        ensure_tables(conn)
+        conn.execute("delete from monitor_mutes where organization_id = ?", (org,))
+        conn.execute("insert into monitor_mutes values (?, ?, ?, ?, ?)",
+                     (org, until, reason, utc_now(), by))
+
+
+def unmute(conn: Connection, org: int) -> int:
+    with conn.transaction():
+        ensure_tables(conn)
+        return conn.execute("delete from monitor_mutes where organization_id = ?",
+                            (org,)).rowcount
+
+
+def acknowledge(conn: Connection, key: tuple[int, str, str], note: str, verdict: str | None,
+                by: str) -> None:
+    with conn.transaction():
+        ensure_tables(conn)
+        conn.execute("insert into balance_alert_acks values (?, ?, ?, ?, ?, ?, ?)",
+                     (*key, utc_now(), by, note, verdict))
+
+
+def acks_of(conn: Connection, key: tuple[int, str, str]) -> list[tuple[str, str, str, str | None]]:
+    """(when, who, note, verdict) of each acknowledgement of ``key``, oldest first."""
+    if "balance_alert_acks" not in conn.table_names():
+        return []
+    return [tuple(r) for r in conn.execute(
+        "select acknowledged_at, acknowledged_by, note, verdict from balance_alert_acks "
+        "where organization_id = ? and balance_date = ? and rule = ? order by acknowledged_at",
+        key).fetchall()]
+
+
+def status_sql() -> str:
+    """SQL for an alert's one-word status (``a``: balance_alerts; acks joined as ``k``)."""
+    return ("case when a.resolved_at is not null then 'resolved' "
+            "when a.muted_reason is not null then 'muted' "
+            "when k.organization_id is not null then 'acknowledged' "
+            "else a.delivery_status end")
+
+
+def digest_footer(conn: Connection, *, older_than_days: int = 7) -> str | None:
+    """``2 muted swing(s) · 5 unacknowledged alert(s) older than 7 days`` (None when both 0)."""
+    from datetime import timedelta
+
+    if "balance_alerts" not in conn.table_names():
+        return None
+    ensure_tables(conn)
+    cutoff = (datetime.now(UTC) - timedelta(days=older_than_days)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    muted = conn.scalar("select count(*) from balance_alerts where muted_reason is not null "
+                        "and resolved_at is null") or 0
+    stale = conn.scalar(
+        "select count(*) from balance_alerts as a where a.resolved_at is null "
+        "and a.muted_reason is null and a.first_seen_at < ? and not exists (select 1 from "
+        "balance_alert_acks as k where k.organization_id = a.organization_id "
+        "and k.balance_date = a.balance_date and k.rule = a.rule)", (cutoff,)) or 0
+    if not muted and not stale:
+        return None
+    return (f"{muted} muted swing(s) · {stale} unacknowledged alert(s) older than "
+            f"{older_than_days} days (`balancewatch alerts list`)")

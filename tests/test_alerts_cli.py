@@ -1,0 +1,105 @@
+"""``balancewatch alerts``: list, show, ack, mute and unmute as an operator reads them, and a
+muted organization's swing recorded but never sent."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("great_expectations")
+
+from balancewatch.cli import main  # noqa: E402
+from tests.test_monitor_run import day, run, steady_invoices, write_warehouse  # noqa: E402
+
+# org 101, day 9: 10,700 -> 1,800 after a 9,000 refund (-83.2 %); org 104, day 5: -96.1 %
+INVOICES = steady_invoices(10) + [(1, 101, day(9), "refunded", 9_000.0),
+                                  (2, 104, day(5), "refunded", 10_000.0)]
+
+
+def alerts(capsys: pytest.CaptureFixture[str], warehouse: Path, *args: str) -> tuple[int, str]:
+    status = main(["alerts", *args, "--warehouse", str(warehouse)])
+    return status, capsys.readouterr().out
+
+
+@pytest.fixture
+def monitored(tmp_path: Path, project: Path) -> Path:
+    warehouse = tmp_path / "w.db"
+    write_warehouse(warehouse, INVOICES)
+    assert run(warehouse, project)[0].exit_code == 0
+    return warehouse
+
+
+def test_list_shows_every_alert_and_filters(monitored: Path, capsys) -> None:
+    status, out = alerts(capsys, monitored, "list")
+    assert status == 0 and out.splitlines()[-1] == "2 alert(s)"
+    assert "101  " + day(9) in out and "-83.2%" in out and "pending" in out
+    status, out = alerts(capsys, monitored, "list", "--org", "104", "--json")
+    rows = json.loads(out)
+    assert status == 0 and [(r["organization_id"], r["balance_date"]) for r in rows] == [
+        (104, day(5))]
+    status, out = alerts(capsys, monitored, "list", "--since", day(6))
+    assert out.splitlines()[-1] == "1 alert(s)"
+
+
+def test_show_ack_and_the_history(monitored: Path, capsys) -> None:
+    status, out = alerts(capsys, monitored, "show", "101", day(9))
+    assert status == 0 and "cause:" in out and "refunded USD 9,000.00 = -$9,000.00" in out
+    assert "found (new_day)" in out
+    status, out = alerts(capsys, monitored, "ack", "101", day(9), "--note", "known refund",
+                         "--verdict", "expected", "--by", "ops-anna")
+    assert status == 0 and out.strip() == f"acknowledged org 101 on {day(9)} as ops-anna"
+    status, out = alerts(capsys, monitored, "show", "101", day(9))
+    assert "acknowledged by ops-anna: known refund (expected)" in out
+    status, out = alerts(capsys, monitored, "list", "--status", "acknowledged")
+    assert out.splitlines()[-1] == "1 alert(s)" and "101  " + day(9) in out
+
+
+@pytest.mark.parametrize("args, message", [
+    (("show", "abc", "2024-03-09"), "an organization id is a 64-bit integer, got 'abc'"),
+    (("show", "101", "2024-02-30"), "DAY must be a day YYYY-MM-DD, got '2024-02-30'"),
+    (("show", "101", "2024-03-01"), "no alert for organization 101 on 2024-03-01"),
+    (("ack", "102", "2024-03-09", "--note", "x"), "no alert for organization 102 on 2024-03-09"),
+    (("list", "--since", "yesterday"), "--since must be a day YYYY-MM-DD, got 'yesterday'"),
+])
+def test_bad_ids_and_days_exit_2_with_a_message(monitored: Path, capsys, args, message) -> None:
+    status, out = alerts(capsys, monitored, *args)
+    assert status == 2 and out.strip() == f"alerts: {message}"
+
+
+def test_a_muted_organizations_swing_is_recorded_not_sent_and_a_mute_expires(
+    tmp_path: Path, project: Path, capsys
+) -> None:
+    from balancewatch.warehouse import parse
+    from monitors.alerts.digest import Digest
+    from monitors.alerts.outbox import notify
+    from monitors.alerts.slack_delivery import SlackSettings
+    from monitors.findings.alert_records import pending_swings
+    from tests.slack_server import FakeSlack
+
+    warehouse = tmp_path / "w.db"
+    write_warehouse(warehouse, steady_invoices(4))  # a first run: nothing swings yet
+    assert run(warehouse, project)[0].exit_code == 0
+    assert alerts(capsys, warehouse, "mute", "101", "--until", "2999-12-31", "--reason",
+                  "migration in progress")[0] == 0
+    assert alerts(capsys, warehouse, "mute", "104", "--until", "2000-01-01", "--reason",
+                  "long over")[0] == 0  # expired: applies to nothing
+    write_warehouse(warehouse, INVOICES, loads={inv[0]: 2 for inv in INVOICES
+                                                if inv[2] > day(4) or inv[0] < 10})
+    assert run(warehouse, project)[0].exit_code == 0
+    status, out = alerts(capsys, warehouse, "list", "--status", "muted")
+    assert out.splitlines()[-1] == "1 alert(s)" and "101  " + day(9) in out
+    with parse(warehouse).connection() as conn:
+        pending = {(s.organization_id, s.balance_date) for s in pending_swings(conn)}
+    assert pending == {(104, day(5))}  # the muted one never goes out; the expired mute is moot
+    with FakeSlack() as slack, parse(warehouse).connection() as conn:
+        settings = SlackSettings(bot_token=slack.state.token, channel="#balance-alerts",
+                                 api_url=slack.api_url)
+        notify(conn, Digest(as_of=day(10), first_day=day(5), last_day=day(10),
+                            days_evaluated=6), settings)
+    digest = str(slack.posted[0]["blocks"])
+    assert "org 104" in digest and "org 101" not in digest
+    assert "1 muted swing(s) · 0 unacknowledged alert(s) older than 7 days" in digest
+    assert alerts(capsys, warehouse, "unmute", "101")[1].strip() == "unmuted org 101"
+    assert alerts(capsys, warehouse, "unmute", "101")[1].strip() == "org 101 was not muted"
