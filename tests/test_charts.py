@@ -140,3 +140,25 @@ def test_chart_for_a_recorded_swing() -> None:
     swing = SwingAlert(42, FLAGGED, 1000.0, 2200.0, 1200.0, 120.0)
     assert chart_for(swing, SERIES, "svg") == render_chart(SERIES, **FIGURES, fmt="svg")
     assert chart_filename(42, FLAGGED) == "balance-42-2026-11-15.png"
+
+
+def test_the_report_chart_is_light_svg_with_the_move_labelled() -> None:
+    import xml.etree.ElementTree as ET
+
+    from monitors.alerts.svg_chart import render_svg
+
+    series = [("2024-01-01", 1000.0), ("2024-01-02", 1000.0), ("2024-01-03", -1200.0),
+              ("2024-01-04", -1200.0)]
+    svg = render_svg(series, organization_id=7, flagged_day="2024-01-03", previous_usd=1000.0,
+                     balance_usd=-1200.0, change_pct=-220.0)
+    root = ET.fromstring(svg)
+    texts = " ".join(t.text or "" for t in root.iter("{http://www.w3.org/2000/svg}text"))
+    assert "Swing on 2024-01-03: $1,000.00 → -$1,200.00 (-220.0%)" in texts
+    assert "Organization 7" in texts and "2024-01-01" in texts and "2024-01-04" in texts
+    circles = list(root.iter("{http://www.w3.org/2000/svg}circle"))
+    assert len(circles) == 2  # the day before and the flagged day
+    assert 'stroke="#222"' in svg  # a zero line: the balance crosses zero
+    assert "href" not in svg
+    with pytest.raises(ValueError, match="not in the series"):
+        render_svg(series, organization_id=7, flagged_day="2024-02-01", previous_usd=1.0,
+                   balance_usd=2.0, change_pct=100.0)

@@ -211,7 +211,7 @@ def build_report(
 ) -> RunReport:
     """``base`` (the run's figures) with the stored evidence of every listed swing, the charts
     of the ``max_charts`` largest, and the run's validation pages."""
-    from monitors.alerts.charts import chart_for
+    from monitors.alerts.svg_chart import render_svg
     from monitors.findings.causes import balance_series, load_causes, load_context
 
     listed = [*base.swings, *base.late]
@@ -222,8 +222,10 @@ def build_report(
 
     largest = sorted(listed, key=lambda s: -abs(s.change_usd))[:max_charts]
     charts = {
-        s.key: chart_for(s, balance_series(conn, s.organization_id, s.balance_date, base.as_of),
-                         "svg").decode("utf-8")
+        s.key: render_svg(balance_series(conn, s.organization_id, s.balance_date, base.as_of),
+                          organization_id=s.organization_id, flagged_day=s.balance_date,
+                          previous_usd=s.previous_balance_usd, balance_usd=s.balance_usd,
+                          change_pct=s.change_pct)
         for s in largest
     }
     contexts = {s.key: c for s in listed if (c := load_context(conn, s.key)) is not None}
