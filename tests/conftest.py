@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from balancewatch.warehouse import POSTGRES, SQLITE, Warehouse, WarehouseError, parse
+from tests.slack_server import FakeSlack
 
 SERVER = os.environ.get("BALANCEWATCH_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432")
 ENGINES = tuple(
@@ -90,6 +91,13 @@ def engine_warehouse(engine: str, tmp_path: Path) -> Iterator[Warehouse]:
     """A warehouse on ``engine`` that does not exist yet (dropped after the test)."""
     with fresh_warehouse(engine, tmp_path) as warehouse:
         yield warehouse
+
+
+@pytest.fixture
+def slack() -> Iterator[FakeSlack]:
+    """A Slack-API-compatible server on 127.0.0.1 for the test."""
+    with FakeSlack() as server:
+        yield server
 
 
 @pytest.fixture

@@ -258,6 +258,13 @@ class FakeSlack:
         return list(self.state.uploads)
 
 
+class Sleeps(list):
+    """Records the waits instead of sleeping, so the retry policy is visible and tests are fast."""
+
+    def __call__(self, seconds: float) -> None:
+        self.append(seconds)
+
+
 def refused_url() -> str:
     """A loopback URL nothing listens on: connecting to it is refused."""
     with socket.socket() as sock:

@@ -2,28 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from monitors.alerts.slack_blocks import SlackMessage
 from monitors.alerts.slack_delivery import SlackSettings, send_message
-from tests.slack_server import FakeSlack, refused_url
+from tests.slack_server import FakeSlack, Sleeps, refused_url
 
 MESSAGE = SlackMessage(text="balancewatch: 1 balance swing(s)", blocks=[{"type": "divider"}])
-
-
-@pytest.fixture
-def slack() -> Iterator[FakeSlack]:
-    with FakeSlack() as server:
-        yield server
-
-
-class Sleeps(list):
-    """Records the waits instead of sleeping, so the retry policy is visible and tests are fast."""
-
-    def __call__(self, seconds: float) -> None:
-        self.append(seconds)
 
 
 def web_api(slack: FakeSlack, **overrides: object) -> SlackSettings:

@@ -54,12 +54,6 @@ def conn(engine: str, tmp_path: Path) -> Iterator[Connection]:
         connection.close()
 
 
-@pytest.fixture
-def slack() -> Iterator[FakeSlack]:
-    with FakeSlack() as server:
-        yield server
-
-
 def settings_for(slack: FakeSlack, **overrides: object) -> SlackSettings:
     values = dict(
         bot_token=slack.state.token,

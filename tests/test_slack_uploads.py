@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from urllib.request import Request, urlopen
 
 import pytest
@@ -11,24 +10,11 @@ import pytest
 from monitors.alerts.slack_blocks import SlackMessage
 from monitors.alerts.slack_delivery import SlackSettings, send_message
 from monitors.alerts.slack_uploads import WEBHOOK_PROBLEM, UploadOutcome, upload_file
-from tests.slack_server import FakeSlack, SharedFile, refused_url
+from tests.slack_server import FakeSlack, SharedFile, Sleeps, refused_url
 
 CONTENT = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 40  # binary, with \r\n and NUL bytes
 GET_URL, UPLOAD, COMPLETE = "files.getUploadURLExternal", "/upload/", "files.completeUploadExternal"
 STEPS = {GET_URL: GET_URL, UPLOAD: "the file upload", COMPLETE: COMPLETE}
-
-
-@pytest.fixture
-def slack() -> Iterator[FakeSlack]:
-    with FakeSlack() as server:
-        yield server
-
-
-class Sleeps(list):
-    """Records the waits instead of sleeping."""
-
-    def __call__(self, seconds: float) -> None:
-        self.append(seconds)
 
 
 def web_api(slack: FakeSlack, **overrides: object) -> SlackSettings:

@@ -11,7 +11,7 @@ import os
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 from urllib.error import URLError
 
 from slack_sdk import WebClient
@@ -139,6 +139,38 @@ def _retry_after(headers: Mapping[str, Any]) -> float:
     return 1.0
 
 
+T = TypeVar("T")
+
+
+def with_retries(
+    settings: SlackSettings, attempt: Callable[[], T], sleep: Sleep = time.sleep
+) -> tuple[T | None, int, str | None]:
+    """Call ``attempt`` under the delivery policy: transient faults (429 under the Retry-After
+    cap, 5xx, connection errors) retried up to ``max_attempts`` times with exponential backoff,
+    a refusal final. Returns (its value, attempts, None) or (None, attempts, a problem); never
+    raises."""
+    last = "no attempt made"
+    for number in range(1, settings.max_attempts + 1):
+        try:
+            return attempt(), number, None
+        except _GiveUp as err:
+            return None, number, str(err)
+        except _Retry as err:
+            last, wait = err.reason, err.wait
+        except (URLError, SlackRequestError, OSError) as err:
+            last, wait = f"cannot reach Slack ({_reason(err)})", None
+        except Exception as err:  # noqa: BLE001 - an unexpected answer (a missing field...)
+            return None, number, f"unexpected answer from Slack ({type(err).__name__})"
+        if wait is not None and wait > settings.max_retry_after_seconds:
+            return None, number, (
+                f"Slack asked to wait {wait:.0f} s (Retry-After), over the "
+                f"{settings.max_retry_after_seconds:.0f} s cap"
+            )
+        if number < settings.max_attempts:
+            sleep(wait if wait is not None else settings.backoff_seconds * 2 ** (number - 1))
+    return None, settings.max_attempts, f"gave up after {settings.max_attempts} attempts: {last}"
+
+
 def send_message(
     message: SlackMessage, settings: SlackSettings, *, sleep: Sleep = time.sleep
 ) -> DeliveryOutcome:
@@ -146,27 +178,11 @@ def send_message(
     post = _post_web_api if settings.mode == "web_api" else _post_webhook
     if settings.mode is None:
         return DeliveryOutcome(False, problem="Slack is not configured")
-    last = "no attempt made"
-    for attempt in range(1, settings.max_attempts + 1):
-        try:
-            ts, _, channel = post(settings, message).partition(" ")
-            return DeliveryOutcome(True, ts, attempt, channel_id=channel or None)
-        except _GiveUp as err:
-            return DeliveryOutcome(False, attempts=attempt, problem=str(err))
-        except _Retry as err:
-            last, wait = err.reason, err.wait
-        except (URLError, SlackRequestError, OSError) as err:
-            last, wait = f"cannot reach Slack ({_reason(err)})", None
-        if wait is not None and wait > settings.max_retry_after_seconds:
-            problem = (
-                f"Slack asked to wait {wait:.0f} s (Retry-After), over the "
-                f"{settings.max_retry_after_seconds:.0f} s cap"
-            )
-            return DeliveryOutcome(False, attempts=attempt, problem=problem)
-        if attempt < settings.max_attempts:
-            sleep(wait if wait is not None else settings.backoff_seconds * 2 ** (attempt - 1))
-    problem = f"gave up after {settings.max_attempts} attempts: {last}"
-    return DeliveryOutcome(False, attempts=settings.max_attempts, problem=problem)
+    posted, attempts, problem = with_retries(settings, lambda: post(settings, message), sleep)
+    if posted is None:
+        return DeliveryOutcome(False, attempts=attempts, problem=problem)
+    ts, _, channel = posted.partition(" ")
+    return DeliveryOutcome(True, ts, attempts, channel_id=channel or None)
 
 
 def redact(text: str, secrets: tuple[str | None, ...]) -> str:

@@ -12,10 +12,9 @@ errors: retry; ``ok: false``: give up). Nothing raises and the token is never pa
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
-from urllib.error import HTTPError, URLError
+from urllib.error import HTTPError
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackRequestError
@@ -25,10 +24,10 @@ from monitors.alerts.slack_delivery import (
     SlackSettings,
     Sleep,
     _GiveUp,
-    _reason,
     _Retry,
     _retry_after,
     redact,
+    with_retries,
 )
 
 WEBHOOK_PROBLEM = "not delivered: webhooks cannot upload files"
@@ -69,10 +68,10 @@ def upload_file(
             filename=filename, title=title,
         )
 
-    outcome = _with_retries(settings, attempt, sleep)
-    if outcome.problem is None:
-        return outcome
-    return replace(outcome, problem=redact(outcome.problem, (settings.bot_token,)))
+    file_id, attempts, problem = with_retries(settings, attempt, sleep)
+    if problem is None:
+        return UploadOutcome(True, attempts=attempts, file_id=file_id or None)
+    return UploadOutcome(False, attempts=attempts, problem=redact(problem, (settings.bot_token,)))
 
 
 def _upload_once(
@@ -122,33 +121,3 @@ def _http_fault(status: int, headers: Any, step: str) -> Exception:
     if status >= 500:
         return _Retry(f"HTTP {status} from {step}")
     return _GiveUp(f"{step} was refused: HTTP {status}")
-
-
-def _with_retries(
-    settings: SlackSettings, attempt: Callable[[], str], sleep: Sleep
-) -> UploadOutcome:
-    """send_message's policy (bounded attempts, Retry-After under a cap, exponential backoff)."""
-    last = "no attempt made"
-    for number in range(1, settings.max_attempts + 1):
-        try:
-            return UploadOutcome(True, attempts=number, file_id=attempt() or None)
-        except _GiveUp as err:
-            return UploadOutcome(False, attempts=number, problem=str(err))
-        except _Retry as err:
-            last, wait = err.reason, err.wait
-        except (URLError, SlackRequestError, OSError) as err:
-            last, wait = f"cannot reach Slack ({_reason(err)})", None
-        except Exception as err:  # an unexpected answer (a missing field...): never raise
-            problem = f"unexpected answer from Slack ({type(err).__name__})"
-            return UploadOutcome(False, attempts=number, problem=problem)
-        if wait is not None and wait > settings.max_retry_after_seconds:
-            problem = (
-                f"Slack asked to wait {wait:.0f} s (Retry-After), over the "
-                f"{settings.max_retry_after_seconds:.0f} s cap"
-            )
-            return UploadOutcome(False, attempts=number, problem=problem)
-        if number < settings.max_attempts:
-            sleep(wait if wait is not None else settings.backoff_seconds * 2 ** (number - 1))
-    problem = f"gave up after {settings.max_attempts} attempts: {last}"
-    return UploadOutcome(False, attempts=settings.max_attempts, problem=problem)
-

@@ -90,12 +90,15 @@ class StoredAlert:
                 and abs(self.balance_usd - swing.balance_usd) < FIGURES_TOLERANCE_USD)
 
 
-def stored_alerts(conn: Connection, rule: str) -> dict[tuple[int, str, str], StoredAlert]:
-    """Every recorded alert of ``rule`` by key (a few per day: small next to the data)."""
+def stored_alerts(conn: Connection, rule: str, since_day: str
+                  ) -> dict[tuple[int, str, str], StoredAlert]:
+    """The recorded alerts of ``rule`` a run can change, by key: every open one (it may resolve)
+    and the resolved ones from ``since_day`` on (a swing found there re-opens one)."""
     rows = conn.execute(
         "select organization_id, balance_date, previous_balance_usd, balance_usd, "
-        "resolved_at, delivery_status, message_ts from balance_alerts where rule = ?",
-        (rule,),
+        "resolved_at, delivery_status, message_ts from balance_alerts where rule = ? "
+        "and (resolved_at is null or balance_date >= ?)",
+        (rule, since_day),
     ).fetchall()
     return {
         (int(r[0]), r[1], rule): StoredAlert(float(r[2]), float(r[3]), r[4] is not None,

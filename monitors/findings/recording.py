@@ -136,7 +136,8 @@ def record_swings(
         return Recorded(list(finding.top) if finding else [], None)
     swings = all_swings(warehouse, finding, evaluation.scope)
     with warehouse.connection() as conn, conn.transaction():
-        stored = alert_records.stored_alerts(conn, SWING_RULE)
+        first_found = min((s.balance_date for s in swings), default="9999-12-31")
+        stored = alert_records.stored_alerts(conn, SWING_RULE, first_found)
         swings = [_label(conn, s, evaluation) for s in swings]
         found = {s.key for s in swings}
         new = [s for s in swings if s.key not in stored]
