@@ -7,6 +7,7 @@ WAREHOUSE ?= warehouse/balancewatch.db
 SLACK_DEMO_PORT ?= 8765
 PRESET ?= full
 BENCH_OUT ?= bench/out
+ARGS ?=
 BW := $(VENV)/bin/balancewatch
 STAMP := $(VENV)/.installed
 
@@ -31,7 +32,7 @@ $(DOCS_ASSETS): $(STAMP) monitors/docs/assets.lock.json
 venv: $(STAMP) $(DOCS_ASSETS)
 
 pipeline: $(STAMP) $(DOCS_ASSETS)
-	$(BW) run $(DATA_DIR) --warehouse $(WAREHOUSE)
+	$(BW) run $(DATA_DIR) --warehouse $(WAREHOUSE) $(ARGS)
 
 load: $(STAMP)
 	$(BW) load $(DATA_DIR) --warehouse $(WAREHOUSE)

@@ -36,6 +36,8 @@ def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
     listing.add_argument("--status", choices=operations.STATUSES)
     listing.add_argument("--since", metavar="DAY", help="alerts on this day or later")
     listing.add_argument("--org", metavar="ID")
+    listing.add_argument("--found-before", metavar="DAY",
+                         help="alerts a run recorded before this day (UTC)")
     listing.add_argument("--json", action="store_true", help="one JSON array (for scripts)")
     show = act.add_parser("show", parents=[common], help="one alert: figures, cause, history")
     show.add_argument("org", metavar="ORG")
@@ -102,6 +104,9 @@ def list_alerts(conn: Connection, args: argparse.Namespace) -> list[str]:
         where, params = where + " and a.balance_date >= ?", [*params, _day(args.since, "--since")]
     if args.org:
         where, params = where + " and a.organization_id = ?", [*params, _org(args.org)]
+    if args.found_before:
+        where += " and a.first_seen_at < ?"
+        params.append(_day(args.found_before, "--found-before"))
     rows = [r for r in _rows(conn, where, tuple(params))
             if args.status is None or r["status"] == args.status]
     if args.json:

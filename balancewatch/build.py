@@ -15,7 +15,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from balancewatch import exit_codes
-from balancewatch.settings import DBT_DIR, export_warehouse
+from balancewatch.run_log import detail
+from balancewatch.settings import DBT_DIR, export_warehouse, logs_dir_for
 from balancewatch.warehouse import DBT_TARGETS, Warehouse, parse
 
 RAW_TABLES = ("organizations", "invoices")
@@ -27,7 +28,8 @@ create table if not exists build_log (
     load_id     integer not null,
     as_of_date  text,
     built_at    text not null,
-    full_refresh integer not null
+    full_refresh integer not null,
+    project_hash text              -- balancewatch.up_to_date.project_fingerprint() of the build
 )
 """
 WarehouseSetting = str | os.PathLike[str] | Warehouse
@@ -51,17 +53,20 @@ def run_dbt(
 
     The profile's target follows the warehouse's engine (``warehouse`` for SQLite, ``postgres``).
 
-    ``target_path`` moves dbt's artifacts and logs out of ``dbt/target`` and ``dbt/logs`` (tests
-    use it so that runs on different warehouses do not share a parse cache). Not ``verbose``:
-    dbt prints errors only, and one summary line names its full log.
+    ``target_path`` moves dbt's artifacts out of ``dbt/target`` (tests use it so that runs on
+    different warehouses do not share a parse cache). dbt's log goes to the warehouse's logs
+    folder (``target_path/logs`` with a ``target_path``). Not ``verbose``: dbt prints errors only,
+    one summary line names its log, and the run's log gets one line per node.
     """
     from dbt.cli.main import dbtRunner  # imported here: it costs a second or two
 
     target = export_warehouse(warehouse)
     argv = [*args, "--project-dir", str(DBT_DIR), "--profiles-dir", str(DBT_DIR),
             "--target", DBT_TARGETS[target.kind]]
+    log_dir = target_path / "logs" if target_path is not None else logs_dir_for(target)
     if target_path is not None:
-        argv += ["--target-path", str(target_path), "--log-path", str(target_path / "logs")]
+        argv += ["--target-path", str(target_path)]
+    argv += ["--log-path", str(log_dir)]
     # Always a full parse: each incremental build passes a different --vars test_scope (which
     # invalidates dbt's partial-parse cache anyway), and a cache written by an older checkout
     # can miss macros this one overrides ('rebuilt_rows_predicate' is undefined).
@@ -72,8 +77,10 @@ def run_dbt(
         argv.append("--quiet")
     result = dbtRunner().invoke(argv)
     if not verbose:
-        log = (target_path / "logs" if target_path is not None else DBT_DIR / "logs") / "dbt.log"
-        print(f"  dbt {args[0]}: {_summary(result.result)}; full log {log}")
+        print(f"  dbt {args[0]}: {_summary(result.result)}; dbt's log {log_dir / 'dbt.log'}")
+        for node in getattr(result.result, "results", None) or []:
+            detail(f"    {_status(node):<6} {node.node.resource_type:<5} {node.node.name} "
+                   f"({node.execution_time:.2f} s)", verbose=False)
     command = " ".join(args[:2]) if args[:1] == ["docs"] else args[0]
     if result.exception is not None:
         print(f"dbt {command} could not run: {result.exception}", file=sys.stderr)
@@ -84,12 +91,17 @@ def run_dbt(
     return exit_codes.OK
 
 
+def _status(node: object) -> str:
+    """A node result's status: ``success``, ``pass``, ``fail``, ``error``, ``skipped``..."""
+    status = node.status  # type: ignore[attr-defined]
+    return str(getattr(status, "value", status)).lower()
+
+
 def _summary(results: object) -> str:
     """``52 node(s): 46 tests passed, 6 built`` from dbt's run results."""
     counts: dict[str, int] = {}
     for node in getattr(results, "results", None) or []:
-        status = str(getattr(node.status, "value", node.status)).lower()
-        counts[status] = counts.get(status, 0) + 1
+        counts[_status(node)] = counts.get(_status(node), 0) + 1
     words = {"success": "built", "pass": "tests passed"}  # models and seeds; tests
     total = sum(counts.values())
     return f"{total} node(s): " + (", ".join(f"{n} {words.get(s, s)}"
@@ -151,14 +163,17 @@ def _test_scope(warehouse: WarehouseSetting, full_refresh: bool) -> tuple[int, d
 
 def _record_build(warehouse: WarehouseSetting, newest_load: int, full_refresh: bool) -> None:
     """After a successful whole-project build: remember what it covered (see BUILD_LOG_SQL)."""
+    from balancewatch.up_to_date import project_fingerprint
+
     with parse(warehouse).connection() as conn, conn.transaction():
         conn.execute(BUILD_LOG_SQL)
+        conn.add_missing_columns("build_log", {"project_hash": "text"})
         as_of = conn.scalar("select max(balance_date) from fact_daily_balance")
         conn.execute(
-            "insert into build_log (load_id, as_of_date, built_at, full_refresh) "
-            "values (?, ?, ?, ?)",
+            "insert into build_log (load_id, as_of_date, built_at, full_refresh, project_hash) "
+            "values (?, ?, ?, ?, ?)",
             (newest_load, as_of, datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
-             int(full_refresh)),
+             int(full_refresh), project_fingerprint()),
         )
 
 

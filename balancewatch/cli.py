@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -12,10 +13,12 @@ from pathlib import Path
 from balancewatch import alerts_cli, exit_codes
 from balancewatch.dotenv import load_dotenv
 from balancewatch.run_lock import DEFAULT_WAIT_SECONDS, Busy, run_lock
-from balancewatch.settings import SAMPLE_DIR, export_warehouse, resolve_warehouse
+from balancewatch.run_log import run_log
+from balancewatch.settings import SAMPLE_DIR, export_warehouse, logs_dir_for, resolve_warehouse
 from balancewatch.warehouse import Warehouse, WarehouseError
 from monitors.findings.watermark import DEFAULT_FIRST_RUN_DAYS
 
+SECRET_ENV = ("SLACK_BOT_TOKEN", "SLACK_WEBHOOK_URL")
 Stage = Callable[[argparse.Namespace, Warehouse], int]
 
 
@@ -56,30 +59,66 @@ def stage_monitor(args: argparse.Namespace, warehouse: Warehouse) -> int:
         first_run_days=getattr(args, "first_run_days", DEFAULT_FIRST_RUN_DAYS),
         full_check=getattr(args, "full_check", False),
         keep_runs=getattr(args, "keep_runs", None),
+        verbose=args.verbose,
+        top=10 if args.verbose else 5,
     )
 
 
 STAGES: dict[str, Stage] = {"load": stage_load, "build": stage_build, "monitor": stage_monitor}
 
 
-def _timed(name: str, stage: Stage, args: argparse.Namespace, warehouse: Warehouse) -> int:
+def _timed(name: str, stage: Stage, args: argparse.Namespace, warehouse: Warehouse
+           ) -> tuple[int, float]:
+    """Run one stage: (exit status, seconds)."""
     started = time.perf_counter()
     try:
         status = stage(args, warehouse)
     except WarehouseError as exc:
         print(f"{name}: {exc}", file=sys.stderr)
         status = exit_codes.BAD_INPUT
-    print(f"{name}: finished in {time.perf_counter() - started:.1f} s (exit {status})")
+    return status, time.perf_counter() - started
+
+
+def _log_note(warehouse: Warehouse, log: str) -> str:
+    """Where the log is; none is kept when the command left no warehouse (a rejected first
+    delivery)."""
+    return f"; log {log}" if warehouse.exists() else ""
+
+
+def run_stage(name: str, args: argparse.Namespace, warehouse: Warehouse, log: str) -> int:
+    """One stage; its last line gives its time, exit status and log."""
+    status, seconds = _timed(name, STAGES[name], args, warehouse)
+    print(f"{name}: finished in {seconds:.1f} s (exit {status}){_log_note(warehouse, log)}")
     return status
 
 
-def run_all(args: argparse.Namespace, warehouse: Warehouse) -> int:
-    """Every stage in order; stops at the first that fails."""
+def _asked_for_work(args: argparse.Namespace) -> bool:
+    """Options that make a run do every stage even when nothing is new."""
+    return any(getattr(args, name, False) for name in
+               ("force", "since", "full_check", "full_refresh"))
+
+
+def run_all(args: argparse.Namespace, warehouse: Warehouse, log: str) -> int:
+    """Every stage in order; stops at the first that fails. One closing line for them all."""
+    times: dict[str, float] = {}
+    status, failed = exit_codes.OK, ""
     for name, stage in STAGES.items():
-        status = _timed(name, stage, args, warehouse)
+        status, times[name] = _timed(name, stage, args, warehouse)
         if status != exit_codes.OK:
-            return status
-    return exit_codes.OK
+            after = ", the stages after it did not run" if name != "monitor" else ""
+            failed = f": {name} failed{after}"
+            break
+        if name == "load" and not _asked_for_work(args):
+            from balancewatch.up_to_date import up_to_date
+
+            reason = up_to_date(warehouse)
+            if reason:
+                print(f"run: {reason}; build and monitor skipped (--force runs them)")
+                break
+    each = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in times.items())
+    print(f"run: finished in {sum(times.values()):.1f} s ({each}; exit {status}){failed}"
+          f"{_log_note(warehouse, log)}")
+    return status
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -98,7 +137,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     common.add_argument(
         "--verbose", action="store_true",
-        help="print dbt's line per model and test (default: one summary line; the log has all)",
+        help="print dbt's line per model and test and GX's per-suite detail (default: a few lines "
+        "per stage; the run's log, named on the last line, has the detail)",
     )
     common.add_argument(
         "--lock-wait", type=float, default=DEFAULT_WAIT_SECONDS, metavar="SECONDS",
@@ -144,8 +184,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("data_dir", nargs="?", default=str(SAMPLE_DIR), help=data_help)
     run.add_argument("--full-refresh", action="store_true", help="rebuild fact_daily_balance")
+    run.add_argument("--force", action="store_true",
+                     help="build and monitor even when nothing is new (default: a run whose "
+                     "files were all loaded, built and checked before stops after the load)")
     alerts_cli.add_parser(sub, common)
     return parser
+
+
+def _secrets(warehouse: Warehouse) -> tuple[str | None, ...]:
+    """What a log must never contain."""
+    return (warehouse.password, *(os.environ.get(name) for name in SECRET_ENV))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -159,10 +207,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "alerts":  # reads, or writes one row: no run lock needed
         return alerts_cli.run_alerts(args, warehouse)
     try:
-        with run_lock(warehouse, args.lock_wait):
+        with run_lock(warehouse, args.lock_wait), run_log(
+            logs_dir_for(warehouse), args.command, _secrets(warehouse), keep=warehouse.exists
+        ) as log:
             if args.command == "run":
-                return run_all(args, warehouse)
-            return _timed(args.command, STAGES[args.command], args, warehouse)
+                return run_all(args, warehouse, str(log))
+            return run_stage(args.command, args, warehouse, str(log))
     except Busy as exc:
         print(f"balancewatch: {exc}", file=sys.stderr)
         return exit_codes.BAD_INPUT

@@ -43,6 +43,11 @@ def docs_dir_for(warehouse: Warehouse) -> Path:
     return Path(os.environ.get(DOCS_DIR_ENV) or default).expanduser().resolve()
 
 
+def logs_dir_for(warehouse: Warehouse) -> Path:
+    """Where a warehouse's run logs go: ``logs/`` in its docs folder (beside, not in, the site)."""
+    return docs_dir_for(warehouse) / "logs"
+
+
 def export_site_root(warehouse: Warehouse) -> Path:
     """Point GX's validation store and Data Docs site at this warehouse's folder."""
     root = docs_dir_for(warehouse)

@@ -23,7 +23,14 @@ from pathlib import Path
 from bench import report as rep
 from bench.data import Delivery, ensure_delivery
 from bench.floor import FloorUnavailable, measure_floor, sqlite3_shell
-from bench.pipeline import available_subcommands, run_incremental, run_stages, stage_env
+from bench.pipeline import (
+    SAMPLE_DIR,
+    available_subcommands,
+    run_incremental,
+    run_make_pipeline,
+    run_stages,
+    stage_env,
+)
 from bench.presets import DEFAULT_PRESET, DEFAULT_SEED, PRESETS
 
 # After the full run: the delivery of day +1 (2024-05-01 for the full preset: the 1st of a month,
@@ -72,10 +79,11 @@ def _delivery_record(delivery: Delivery, days: int | None = None) -> dict:
 
 
 def _fresh_work_dir(work: Path) -> None:
-    for name in ("pipeline.db", "pipeline.db-journal", "floor.db", "floor.db-journal"):
+    for name in ("pipeline.db", "pipeline.db-journal", "floor.db", "floor.db-journal",
+                 "sample.db"):
         (work / name).unlink(missing_ok=True)
-    shutil.rmtree(work / "dbt", ignore_errors=True)
-    shutil.rmtree(work / "logs", ignore_errors=True)
+    for name in ("dbt", "dbt-sample", "logs", "pipeline-docs", "sample-docs"):
+        shutil.rmtree(work / name, ignore_errors=True)
     work.mkdir(parents=True, exist_ok=True)
 
 
@@ -118,6 +126,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("bench: incremental runs (day +1, then day +2)...", file=sys.stderr)
         monthly_run = run_incremental(monthly.directory, warehouse, logs, env, "day1")
         incremental = run_incremental(follow_up.directory, warehouse, logs, env, "day2")
+        print("bench: nothing new (day +2 again), then the sample on a fresh warehouse...",
+              file=sys.stderr)
+        nothing_new = run_make_pipeline(follow_up.directory, warehouse, logs / "nothing_new.log",
+                                        env)
+        sample_env = stage_env(work / "sample.db", work / "dbt-sample")
+        sample = run_make_pipeline(SAMPLE_DIR, work / "sample.db", logs / "sample.log",
+                                   sample_env)
 
     stage_records = [rep.stage_record(s, floors.get(s.stage)) for s in stages]
     summary = rep.summarize(stage_records)
@@ -127,6 +142,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     inc_record["before"] = rep.incremental_record(
         monthly_run, summary["pipeline_seconds"], _delivery_record(monthly, MONTHLY_DAY)
     )
+    if incremental is not None:
+        inc_record["nothing_new"] = rep.measured_record(nothing_new)
+        inc_record["sample"] = rep.measured_record(sample)
     report = {
         "preset": preset.name,
         "preset_description": preset.description,
@@ -156,8 +174,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(rep.render(report))
     print(f"\nreport: {path}")
     if not args.keep:
-        for name in ("pipeline.db", "floor.db"):
+        for name in ("pipeline.db", "floor.db", "sample.db"):
             (work / name).unlink(missing_ok=True)
-        shutil.rmtree(work / "dbt", ignore_errors=True)
-    failed = any(s.status == "failed" for s in stages) or inc_record.get("status") == "failed"
+        for name in ("dbt", "dbt-sample"):
+            shutil.rmtree(work / name, ignore_errors=True)
+    runs = (inc_record, inc_record.get("nothing_new") or {}, inc_record.get("sample") or {})
+    failed = any(s.status == "failed" for s in stages) or any(
+        record.get("status") == "failed" for record in runs)
     return 1 if failed else 0

@@ -18,24 +18,24 @@ import os
 import sys
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
+from balancewatch import run_log
 from balancewatch.exit_codes import BAD_INPUT, CRITICAL_FAILURE, OK
 from balancewatch.settings import REPO_ROOT, export_site_root
-from balancewatch.warehouse import Warehouse, WarehouseError, database_errors, export, parse
-from monitors.alerts.console import alert_block, suite_lines
+from balancewatch.warehouse import Warehouse, WarehouseError, export, parse
+from monitors.alerts.console import alert_block, checks_summary, suite_lines
 from monitors.alerts.digest import Digest
-from monitors.checks.scope import Scope, latest_invoice_day, mark_passed, plan_scope, write_scope
+from monitors.checks.scope import Scope, mark_passed, plan_scope, write_scope
 from monitors.docs.run_report import RUNS_DIR
-from monitors.findings import watermark
+from monitors.findings.preflight import BadInput, check_since, inspect_warehouse
 from monitors.findings.recording import Evaluation
 from monitors.findings.results import Resolution, SuiteSummary, SwingAlert, summarize_suite
 from monitors.findings.watermark import DEFAULT_FIRST_RUN_DAYS, Window, evaluation_window
 from monitors.gx_project.run_ledger import MonitorRun, active_run
 
-REQUIRED_TABLES = ("stg_invoices", "stg_organizations", "fact_daily_balance")
 CHECKPOINTS = ("staging", "balance")
 NOTHING_TO_EVALUATE = "9999-12-31"
 
@@ -57,59 +57,6 @@ class MonitorReport:
     message: str = ""
 
 
-class BadInput(Exception):
-    """A problem with the arguments or the warehouse; exit 2, nothing written."""
-
-
-def _inspect_warehouse(warehouse: Warehouse) -> tuple[str | None, str | None, str | None]:
-    """(as-of date, watermark, first evaluated day) read without writing; raises BadInput on a
-    missing file or table."""
-    try:
-        exists = warehouse.exists()
-    except WarehouseError as exc:
-        raise BadInput(str(exc)) from exc
-    if not exists:
-        raise BadInput(
-            f"warehouse not found: {warehouse} (run `balancewatch load` and "
-            "`balancewatch build` first; SQLite would silently create an empty file)"
-        )
-    try:
-        conn = warehouse.connect(read_only=True)
-    except (*database_errors(), WarehouseError) as exc:
-        raise BadInput(f"cannot read the warehouse {warehouse}: {exc}") from exc
-    try:
-        names = conn.table_names()
-        missing = [t for t in REQUIRED_TABLES if t not in names]
-        if missing:
-            raise BadInput(
-                f"the warehouse {warehouse} has no {', '.join(missing)}: "
-                "run `balancewatch build` first"
-            )
-        as_of = latest_invoice_day(conn, "monitor_scope" in names)
-        state = "monitor_state" in names
-        last = watermark.last_evaluated(conn) if state else None
-        first = watermark.first_evaluated(conn) if state else None
-    except database_errors() as exc:
-        raise BadInput(f"cannot read the warehouse {warehouse}: {exc}") from exc
-    finally:
-        conn.close()
-    return as_of, last, first
-
-
-def _check_since(since: str | None, as_of: str | None) -> None:
-    if since is None:
-        return
-    if as_of is not None and since > as_of:
-        raise BadInput(f"--since {since} is after the as-of date {as_of} (the latest invoice "
-                       "day): there is nothing to evaluate")
-    try:
-        date.fromisoformat(since)
-    except ValueError:
-        raise BadInput(f"--since must be a day YYYY-MM-DD, got {since!r}") from None
-    if len(since) != 10:
-        raise BadInput(f"--since must be a day YYYY-MM-DD, got {since!r}")
-
-
 def run_monitor(
     warehouse: str | os.PathLike[str] | Warehouse,
     *,
@@ -121,12 +68,17 @@ def run_monitor(
     project_root: Path = REPO_ROOT,
     notify_slack: bool = True,
     out: TextIO | None = None,
+    verbose: bool = True,
 ) -> MonitorReport:
-    """Run both checkpoints and record alerts; see the module docstring for exit statuses."""
+    """Run both checkpoints and record alerts; see the module docstring for exit statuses.
+    Not ``verbose``: the per-suite and set-up lines go to the run's log only."""
     out = out or sys.stdout
 
     def say(line: str = "") -> None:
         print(line, file=out)
+
+    def detail(line: str) -> None:
+        run_log.detail(line, verbose=verbose, out=out)
 
     try:
         warehouse = parse(warehouse)
@@ -134,13 +86,13 @@ def run_monitor(
         say(f"monitor: {exc}")
         return MonitorReport(BAD_INPUT, message=str(exc))
     try:
-        _check_since(since, None)
+        check_since(since, None)
         if first_run_days < 1 or (keep_runs is not None and keep_runs < 1):
             raise BadInput("first_run_days and keep_runs must be >= 1")
         if not (project_root / "gx" / "great_expectations.yml").is_file():
             raise BadInput(f"no GX context in {project_root / 'gx'}: run `make gx`")
-        as_of, last, first_evaluated_day = _inspect_warehouse(warehouse)
-        _check_since(since, as_of)
+        as_of, last, first_evaluated_day = inspect_warehouse(warehouse)
+        check_since(since, as_of)
     except BadInput as exc:
         say(f"monitor: {exc}")
         return MonitorReport(BAD_INPUT, message=str(exc))
@@ -169,7 +121,7 @@ def run_monitor(
 
     context = open_context(project_root)
     definitions = suite_definitions(*dbt_rule_vars(project_root))
-    say(f"monitor: GX context ready in {time.perf_counter() - t0:.1f} s")
+    detail(f"monitor: GX context ready in {time.perf_counter() - t0:.1f} s")
 
     try:  # before anything is written: a suite that is not what the code and dbt vars say
         for name, expected in definitions.items():
@@ -180,7 +132,7 @@ def run_monitor(
         return MonitorReport(BAD_INPUT, window=window, message=str(exc))
     first_day = window.first_day if window and window.days else None
     scope = _plan_scope(warehouse, as_of, first_day, full_check)
-    say(f"monitor: {scope.describe()}")
+    detail(f"monitor: {scope.describe()}")
     run_name = f"{window.first_day}_to_{window.as_of}" if window and window.days else "no-new-days"
     run_id = RunIdentifier(run_name=run_name, run_time=datetime.now(UTC))
     run_time = run_id.run_time.strftime("%Y%m%dT%H%M%S.%fZ")  # GX's folder name for the run
@@ -213,14 +165,16 @@ def run_monitor(
                 else:
                     os.environ[KEEP_RUNS_ENV] = saved_keep_runs
             seconds = time.perf_counter() - t0
-            say(f"checkpoint {name}: {len(result.run_results)} suite(s) in {seconds:.1f} s")
+            detail(f"checkpoint {name}: {len(result.run_results)} suite(s) in {seconds:.1f} s")
             for validation in result.run_results.values():
-                summary = summarize_suite(validation)
-                ledger.suites.append(summary)
-                for line in suite_lines(summary):
-                    say(line)
-    report = _finish(ledger, report, top, say)
-    _write_report(ledger, report, run_name, run_time, say)
+                ledger.suites.append(summarize_suite(validation))
+                for line in suite_lines(ledger.suites[-1]):
+                    detail(line)
+    if not verbose:
+        for line in checks_summary(ledger.suites):
+            say(line)
+    report, closing = _finish(ledger, report, top, say)
+    _write_report(ledger, report, run_name, run_time, say, closing)
     if report.exit_code == OK:
         with warehouse.connection() as conn:
             mark_passed(conn, scope)
@@ -236,8 +190,9 @@ def _plan_scope(warehouse: Warehouse, as_of: str | None, first_day: str | None,
     return scope
 
 
-def _finish(ledger: MonitorRun, report: MonitorReport, top: int, say: Any) -> MonitorReport:
-    """Print the alert block and the closing lines; set the exit status."""
+def _finish(ledger: MonitorRun, report: MonitorReport, top: int, say: Any
+            ) -> tuple[MonitorReport, str]:
+    """Print the alert block and the notification line; set the exit status; the outcome."""
     recorded = ledger.recorded
     report.suites = ledger.suites
     window_start = ledger.window.first_day if ledger.window else NOTHING_TO_EVALUATE
@@ -263,19 +218,17 @@ def _finish(ledger: MonitorRun, report: MonitorReport, top: int, say: Any) -> Mo
         say(ledger.notify_line)
     if critical:
         report.exit_code = CRITICAL_FAILURE
-        say(f"monitor: {len(critical)} critical expectation(s) failed: alerts not recorded, "
-            "watermark not moved")
-    elif recorded is None or recorded.new_alerts is None:
+        return report, (f"{len(critical)} critical expectation(s) failed: alerts not recorded, "
+                        "watermark not moved")
+    if recorded is None or recorded.new_alerts is None:
         report.exit_code = CRITICAL_FAILURE
-        say("monitor: the alert-recording action did not run: nothing recorded (exit 1)")
-    else:
-        say(f"monitor: watermark at {ledger.as_of}; {report.new_alerts} new alert(s), "
-            f"{len(report.resolved)} resolved in balance_alerts")
-    return report
+        return report, "the alert-recording action did not run: nothing recorded"
+    return report, (f"watermark at {ledger.as_of}; {report.new_alerts} new alert(s), "
+                    f"{len(report.resolved)} resolved in balance_alerts")
 
 
 def _write_report(ledger: MonitorRun, report: MonitorReport, run_name: str, run_time: str,
-                  say: Any) -> None:
+                  say: Any, closing: str) -> None:
     """This run's report page in the warehouse's Data Docs site, and the index again."""
     from monitors.docs.run_report import RunReport, publish
 
@@ -290,7 +243,7 @@ def _write_report(ledger: MonitorRun, report: MonitorReport, run_name: str, run_
     except Exception as exc:  # noqa: BLE001 - the report is evidence, not the run's outcome
         say(f"monitor: run report not written: {type(exc).__name__}: {exc}")
     report.docs_index = ledger.report_file
-    say(f"monitor: report {ledger.report_file}")
+    say(f"monitor: {closing}; report {ledger.report_file}")
 
 
 def monitor(warehouse: str | os.PathLike[str] | Warehouse, **options: Any) -> int:

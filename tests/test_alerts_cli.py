@@ -43,6 +43,20 @@ def test_list_shows_every_alert_and_filters(monitored: Path, capsys) -> None:
     assert out.splitlines()[-1] == "1 alert(s)"
 
 
+def test_list_found_before_a_day(monitored: Path, capsys) -> None:
+    from balancewatch.warehouse import parse
+
+    with parse(monitored).connection() as conn, conn.transaction():  # as if found on 11-20
+        conn.execute("update balance_alerts set first_seen_at = '2026-11-20T06:00:00Z' "
+                     "where organization_id = 104")
+    status, out = alerts(capsys, monitored, "list", "--found-before", "2026-11-21")
+    assert status == 0 and out.splitlines()[-1] == "1 alert(s)" and "104  " + day(5) in out
+    status, out = alerts(capsys, monitored, "list", "--found-before", "2026-11-20")
+    assert out.splitlines()[-1] == "0 alert(s)"
+    status, out = alerts(capsys, monitored, "list", "--found-before", "last week")
+    assert status == 2 and "--found-before must be a day YYYY-MM-DD, got 'last week'" in out
+
+
 def test_show_ack_and_the_history(monitored: Path, capsys) -> None:
     status, out = alerts(capsys, monitored, "show", "101", day(9))
     assert status == 0 and "cause:" in out and "refunded USD 9,000.00 = -$9,000.00" in out

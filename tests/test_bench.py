@@ -75,12 +75,23 @@ def test_incremental_and_targets_are_reported(tiny_report: tuple[dict, str]) -> 
         assert run["delivery"]["days"] == day and run["delivery"]["invoice_rows"] > 0
         assert set(run["stages_in_run"]) == {"load", "build", "monitor"}
         assert set(run["found"]) == {"new_day_swings", "late_data_swings", "resolved_alerts"}
+    for key in ("nothing_new", "sample"):  # `make pipeline` again on day +2; on the sample
+        assert incremental[key]["status"] == "ran" and incremental[key]["exit_code"] == 0
+        assert incremental[key]["seconds"] > 0 and "pipeline" in incremental[key]["command"]
+    nothing_new = Path(incremental["nothing_new"]["log"]).read_text()
+    assert "run: nothing new: load 3 built and checked" in nothing_new
+    assert "BALANCE SWINGS: 31 day(s)" in Path(incremental["sample"]["log"]).read_text()
     assert [t["target"] for t in report["targets"]] == [t[0] for t in TARGETS]
+    judged = {t["target"]: t for t in report["targets"]}
+    assert judged["nothing_new_s"]["value"] == incremental["nothing_new"]["seconds"]
+    assert judged["nothing_new_s"]["status"] in ("pass", "miss")  # judged at every preset
     for target in report["targets"]:
         assert target["status"] in ("pass", "miss", "incomplete", "not measured") or target[
             "status"
         ].startswith("n/a")
     for line in ("÷ floor", "day +1 (day +1:", "one new day (day +2:", "pipeline / floor, overall",
+                 "nothing new (`make pipeline`):", "sample, fresh warehouse (`make pipeline`):",
+                 "`make pipeline` with nothing new", "peak RSS of any stage at full scale",
                  "swing(s) on new days,", "in late data,", "alert(s) resolved"):
         assert line in stdout
 

@@ -182,7 +182,7 @@ def test_after_a_passing_run_only_new_loads_and_restated_days_are_checked(tmp_pa
     execute(wh, "update stg_invoices set amount = -5 where invoice_id = 201003")
     report, out = run(wh, project)
     assert report.exit_code == 0
-    assert f"checking loads after 1 (through 2), fact_daily_balance from {day(10)}" in out
+    assert f"since the last passing run: load 2, balances from {day(10)}" in out
     report, out = run(wh, project, full_check=True)  # the whole tables: the old row is found
     assert report.exit_code == 1 and "checking whole tables (--full-check)" in out
     assert "critical expect_column_values_to_be_between [amount]" in out
@@ -211,7 +211,7 @@ def test_after_a_passing_run_only_new_loads_and_restated_days_are_checked(tmp_pa
     assert "critical expect_column_values_to_be_between [amount]" in out
     assert "Roll-forward" in out
     report, out = run(wh, project)  # a failing run does not move the scope: checked again
-    assert report.exit_code == 1 and "checking loads after 3 (through 4)" in out
+    assert report.exit_code == 1 and "since the last passing run: load 4," in out
 
 
 def test_more_swings_than_the_result_lists_are_all_recorded(tmp_path, project, monkeypatch):

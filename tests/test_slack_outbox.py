@@ -5,7 +5,9 @@ On both engines: the outbox is SQL through the warehouse's connection.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -22,15 +24,16 @@ RUN = Digest(as_of="2024-04-30", first_day="2024-04-30", last_day="2024-04-30", 
 
 
 def add_alert(
-    conn: Connection, org: int, day: str, previous: float, balance: float
+    conn: Connection, org: int, day: str, previous: float, balance: float,
+    found: str = "2024-05-01T00:00:00Z",
 ) -> None:
     change = balance - previous
     with conn.transaction():
         conn.execute(
             "insert into balance_alerts (organization_id, balance_date, rule, previous_balance_usd,"
             " balance_usd, change_pct, change_usd, severity, first_seen_at) "
-            "values (?, ?, 'balance_swing', ?, ?, ?, ?, 'warning', '2024-05-01T00:00:00Z')",
-            (org, day, previous, balance, 100 * change / abs(previous), change),
+            "values (?, ?, 'balance_swing', ?, ?, ?, ?, 'warning', ?)",
+            (org, day, previous, balance, 100 * change / abs(previous), change, found),
         )
 
 
@@ -211,3 +214,58 @@ def test_webhook_mode_lists_resolutions_in_the_next_digest(
     assert "resolved: org 1 on 2024-04-30: no longer a swing" in slack.posted[-1]["text"]
     again = notify(conn, RUN, webhook)
     assert again.line() == "slack (webhook): nothing new to send"
+
+
+# A run on 2024-05-10: orgs 1 and 2 were found on 05-01 (9 days before: beyond the 7-day
+# cut-off), org 3 on 05-08 by an earlier run (Slack was off), org 4 by this run.
+BACKLOG_RUN = replace(RUN, run_started="2024-05-10T06:00:00Z")
+
+
+def add_backlog(conn: Connection) -> None:
+    add_alert(conn, 3, "2024-05-07", 10.0, 100.0, found="2024-05-08T06:00:02Z")
+    add_alert(conn, 4, "2024-05-09", 400.0, 40.0, found="2024-05-10T06:00:03Z")
+    conn.executemany("insert into fact_daily_balance values (?, ?, ?)",  # for their charts
+                     [(3, "2024-05-06", 10.0), (3, "2024-05-07", 100.0),
+                      (4, "2024-05-08", 400.0), (4, "2024-05-09", 40.0)])
+
+
+def test_old_unsent_alerts_are_counted_and_earlier_ones_labelled(
+    conn: Connection, slack: FakeSlack
+) -> None:
+    add_backlog(conn)
+    result = notify(conn, BACKLOG_RUN, settings_for(slack))
+    assert (result.sent_alerts, result.backlog, result.problem) == (4, 2, None)
+    assert "(2 older one(s) counted, not listed)" in result.line()
+    message = slack.posted[0]
+    blocks = json.dumps(message["blocks"], ensure_ascii=False)
+    assert "2 balance swing(s), 2 older unsent" in message["text"]
+    assert "*Balance swings on new days*" in blocks and "*org 4*" in blocks
+    assert "*Found by earlier runs, not sent until now*" in blocks
+    assert "*org 3* · 2024-05-07" in blocks and "found 2024-05-08" in blocks
+    assert "found 2024-05-10" not in blocks  # this run's own alert is not labelled
+    assert "*org 1*" not in blocks and "*org 2*" not in blocks
+    assert ("2 older alert(s), found by runs before 2024-05-03 and never sent, are not listed "
+            "here: `balancewatch alerts list --found-before 2024-05-03`") in blocks
+    assert {s for _, s, _ in statuses(conn)} == {"sent"}  # the count told about them: once
+    assert notify(conn, BACKLOG_RUN, settings_for(slack)).line() == (
+        "slack (web api): nothing new to send")
+
+
+def test_the_backlog_cut_off_is_a_setting(
+    conn: Connection, slack: FakeSlack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    add_backlog(conn)
+    monkeypatch.setenv("BALANCEWATCH_BACKLOG_DAYS", "30")
+    result = notify(conn, BACKLOG_RUN, settings_for(slack))
+    blocks = json.dumps(slack.posted[0]["blocks"], ensure_ascii=False)
+    assert result.backlog == 0 and "older" not in slack.posted[0]["text"]
+    assert "*org 1* · 2024-04-30" in blocks and "found 2024-05-01" in blocks
+
+
+def test_a_bad_backlog_setting_is_named_and_nothing_is_marked(
+    conn: Connection, slack: FakeSlack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BALANCEWATCH_BACKLOG_DAYS", "a week")
+    with pytest.raises(ValueError, match="BALANCEWATCH_BACKLOG_DAYS must be a whole number"):
+        notify(conn, BACKLOG_RUN, settings_for(slack))
+    assert slack.posted == [] and {s for _, s, _ in statuses(conn)} == {"pending"}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from monitors.alerts.digest import format_pct, format_usd, restated_by
-from monitors.findings.results import Resolution, SuiteSummary, SwingAlert
+from monitors.findings.results import SWING_TYPE, Resolution, SuiteSummary, SwingAlert
 from monitors.findings.watermark import Window
 
 
@@ -19,11 +19,30 @@ def suite_lines(summary: SuiteSummary, seconds: float | None = None) -> list[str
         f"{summary.failed('info')} info failed){timing}"
     ]
     lines += [f"      report   {note}" for note in summary.reported]
-    for f in sorted(summary.failures, key=lambda f: ("critical", "warning", "info").index(
-            f.severity) if f.severity in ("critical", "warning", "info") else 3):
-        what = f" [{f.what}]" if f.what else ""
-        lines.append(f"      {f.severity:<8} {f.expectation_type}{what}: {f.observed}")
-    return lines
+    return lines + [_failure_line(f) for f in _by_severity(summary.failures)]
+
+
+def _failure_line(f) -> str:
+    what = f" [{f.what}]" if f.what else ""
+    return f"      {f.severity:<8} {f.expectation_type}{what}: {f.observed}"
+
+
+def _by_severity(failures: list) -> list:
+    order = ("critical", "warning", "info")
+    return sorted(failures, key=lambda f: order.index(f.severity) if f.severity in order else 3)
+
+
+def checks_summary(suites: list[SuiteSummary]) -> list[str]:
+    """The quiet run's account of the checks: one line for every suite, then each critical or
+    warning failure other than the swings (the alert block has those)."""
+    met, evaluated = sum(s.passed for s in suites), sum(s.evaluated for s in suites)
+    critical, warning = (sum(s.failed(level) for s in suites) for level in ("critical", "warning"))
+    status = "FAILED" if critical else "passed"
+    lines = [f"  checks {status}: {len(suites)} suite(s), {met}/{evaluated} expectations met "
+             f"({critical} critical, {warning} warning failed)"]
+    shown = [f for s in suites for f in s.failures
+             if f.severity in ("critical", "warning") and f.expectation_type != SWING_TYPE]
+    return lines + [_failure_line(f) for f in _by_severity(shown)]
 
 
 def _swing_rows(swings: list[SwingAlert], top: int, *, late: bool = False) -> list[str]:
@@ -47,7 +66,8 @@ def _swing_rows(swings: list[SwingAlert], top: int, *, late: bool = False) -> li
         if s.causes:
             lines.append(f"  {'':>21}  cause: {s.causes[0].describe()}")
     if len(ranked) > len(shown):
-        lines.append(f"  ... and {len(ranked) - len(shown)} more (balance_alerts has them all)")
+        lines.append(f"  ... and {len(ranked) - len(shown)} more (all in the report and "
+                     "`balancewatch alerts list`)")
     return lines
 
 
@@ -66,7 +86,7 @@ def alert_block(
     )
     if new_alerts is not None:
         head += f"; {new_alerts} new alert(s) recorded"
-    lines = ["=" * 78, head, *_swing_rows(swings, top)]
+    lines = [head, *_swing_rows(swings, top)]
     if late:
         lines += [
             f"LATE DATA: {len(late)} swing(s) on days evaluated before, "
@@ -78,6 +98,6 @@ def alert_block(
         lines += [f"  org {r.organization_id} on {r.balance_date}: {r.sentence}"
                   for r in resolved[:top]]
         if len(resolved) > top:
-            lines.append(f"  ... and {len(resolved) - top} more (balance_alerts has them all)")
-    lines.append("=" * 78)
+            lines.append(f"  ... and {len(resolved) - top} more (all in the report and "
+                         "`balancewatch alerts list`)")
     return lines

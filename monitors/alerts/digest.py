@@ -31,17 +31,29 @@ class Digest:
     resolved_in_threads: int = 0  # posted as replies in the threads of the digests they were in
     min_usd: float = 0.0  # the materiality floor: smaller moves are not alerted
     footer: str | None = None  # muted swings and old unacknowledged alerts, counted
+    run_started: str | None = None  # swings first seen before it were found by earlier runs
+    backlog: int = 0  # unsent swings found before ``backlog_cutoff``: counted, not listed
+    backlog_cutoff: str | None = None  # a day (YYYY-MM-DD)
 
     @property
     def has_news(self) -> bool:
         """Whether there is anything to send at all."""
-        return bool(self.swings or self.critical or self.resolved or self.resolved_in_threads)
+        return bool(self.swings or self.critical or self.resolved or self.resolved_in_threads
+                    or self.backlog)
 
-    def ranked_swings(self, *, late: bool | None = None) -> list[SwingAlert]:
+    def carried_over(self, swing: SwingAlert) -> bool:
+        """Whether an earlier run found ``swing`` (and it was not sent until now)."""
+        return bool(self.run_started and swing.first_seen_at
+                    and swing.first_seen_at < self.run_started)
+
+    def ranked_swings(self, *, late: bool | None = None, carried: bool | None = None
+                      ) -> list[SwingAlert]:
         """Swings by absolute USD change, largest first (ties: day, then organization);
-        ``late`` True/False: only the late-data / new-day ones."""
+        ``late`` True/False: only the late-data / new-day ones; ``carried`` True/False: only
+        those found by earlier runs / by this one."""
         return sorted(
-            (s for s in self.swings if late is None or s.is_late == late),
+            (s for s in self.swings if (late is None or s.is_late == late)
+             and (carried is None or self.carried_over(s) == carried)),
             key=lambda s: (-abs(s.change_usd), s.balance_date, s.organization_id),
         )
 

@@ -1,5 +1,9 @@
 """Send the outbox: every pending alert of ``balance_alerts`` in one digest, marked sent once.
 
+Alerts an earlier run found are labelled with the day they were found; those found more than
+``$BALANCEWATCH_BACKLOG_DAYS`` (7) days before the run are counted, with the command that lists
+them, instead of listed one by one (they are marked sent with the digest that counted them).
+
 Slack is told at most once per (organization, day, rule): an alert is marked ``sent`` (with the
 message timestamp) only after Slack accepted the digest, and stays ``pending`` after any fault, so
 the next run sends it. Nothing here raises on a Slack fault.
@@ -7,8 +11,10 @@ the next run sends it. Nothing here raises on a Slack fault.
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass, replace
+from datetime import date, timedelta
 from itertools import groupby
 
 from balancewatch.warehouse import Connection
@@ -28,6 +34,8 @@ from monitors.findings.operations import digest_footer
 from monitors.findings.results import Resolution
 
 MAX_CHARTS = 5  # charts of the largest swings uploaded into a digest's thread
+BACKLOG_DAYS_ENV = "BALANCEWATCH_BACKLOG_DAYS"
+DEFAULT_BACKLOG_DAYS = 7
 
 
 @dataclass(frozen=True)
@@ -42,6 +50,7 @@ class NotifyResult:
     sent_resolutions: int = 0
     pending_resolutions: int = 0
     charts_uploaded: int = 0
+    backlog: int = 0  # of sent_alerts: counted in the digest, not listed
 
     def line(self) -> str:
         resolutions = (f"; {self.pending_resolutions} resolution(s) stay pending"
@@ -61,10 +70,23 @@ class NotifyResult:
         if not self.sent_alerts and not self.sent_resolutions:
             return f"{self.channel}: nothing new to send"
         alerts = f"{self.sent_alerts} alert(s)"
+        if self.backlog:
+            alerts += f" ({self.backlog} older one(s) counted, not listed)"
         if self.sent_resolutions:
             alerts += f" and {self.sent_resolutions} resolution(s)"
         charts = f", {self.charts_uploaded} chart(s) in its thread" if self.charts_uploaded else ""
         return f"{self.channel}: sent 1 digest with {alerts}{charts} in {self.seconds:.1f} s"
+
+
+def backlog_cutoff(run_started: str | None) -> str | None:
+    """The first day whose unsent alerts a digest still lists (older ones are counted):
+    ``$BALANCEWATCH_BACKLOG_DAYS`` (default 7) days before the run; None without a run time."""
+    text = os.environ.get(BACKLOG_DAYS_ENV) or str(DEFAULT_BACKLOG_DAYS)
+    if not text.isdigit() or int(text) < 1:
+        raise ValueError(f"{BACKLOG_DAYS_ENV} must be a whole number of days >= 1, got {text!r}")
+    if not run_started:
+        return None
+    return (date.fromisoformat(run_started[:10]) - timedelta(days=int(text))).isoformat()
 
 
 def _threaded(resolution: Resolution, settings: SlackSettings) -> bool:
@@ -83,14 +105,17 @@ def notify(
     """Send one digest of the run with every pending alert and resolution, then each threaded
     resolution as a reply under its digest; mark what Slack accepted, each message on its own."""
     started = time.perf_counter()
-    pending = with_causes(conn, pending_swings(conn))
+    pending = pending_swings(conn)
     resolutions = pending_resolutions(conn)
     if settings.mode is None:
         return NotifyResult("console only", 0, len(pending), settings.incomplete())
     threaded = [r for r in resolutions if _threaded(r, settings)]
     inline = [r for r in resolutions if not _threaded(r, settings)]
-    digest = replace(run, swings=tuple(pending), resolved=tuple(inline),
-                     resolved_in_threads=len(threaded), footer=digest_footer(conn))
+    cutoff = backlog_cutoff(run.run_started)
+    listed = [s for s in pending if not cutoff or (s.first_seen_at or "") >= cutoff]
+    digest = replace(run, swings=tuple(with_causes(conn, listed)), resolved=tuple(inline),
+                     resolved_in_threads=len(threaded), footer=digest_footer(conn),
+                     backlog=len(pending) - len(listed), backlog_cutoff=cutoff)
     channel = f"slack ({settings.mode.replace('_', ' ')})"
     if not digest.has_news:
         return NotifyResult(channel, 0, 0)
@@ -112,7 +137,8 @@ def notify(
             problem = f"a resolution reply was not posted: {reply.problem}"
     charts, chart_problem = upload_charts(conn, settings, run.as_of, sleep=sleep)
     return NotifyResult(channel, len(pending), 0, problem or chart_problem,
-                        time.perf_counter() - started, sent, len(resolutions) - sent, charts)
+                        time.perf_counter() - started, sent, len(resolutions) - sent, charts,
+                        digest.backlog)
 
 
 def upload_charts(conn: Connection, settings: SlackSettings, as_of: str | None, *,

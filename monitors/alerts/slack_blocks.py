@@ -54,7 +54,7 @@ def _window(digest: Digest) -> str:
     return f"{digest.days_evaluated} day(s) evaluated: {span} · as of {digest.as_of}{floor}"
 
 
-def _swing_line(rank: int, swing: SwingAlert) -> str:
+def _swing_line(rank: int, swing: SwingAlert, *, found: bool = False) -> str:
     line = (
         f"{rank}. *org {swing.organization_id}* · {swing.balance_date} · "
         f"{format_usd(swing.previous_balance_usd)} → {format_usd(swing.balance_usd)} "
@@ -62,6 +62,8 @@ def _swing_line(rank: int, swing: SwingAlert) -> str:
     )
     if swing.is_late:
         line += f" · restated by {restated_by(swing)}"
+    if found and swing.first_seen_at:
+        line += f" · found {swing.first_seen_at[:10]}"
     if swing.causes:
         line += f"\n      _cause: {swing.causes[0].describe()}_"
     return line
@@ -96,7 +98,16 @@ def _title(digest: Digest) -> str:
     resolved = len(digest.resolved) + digest.resolved_in_threads
     if resolved:
         parts.append(f"{resolved} resolved")
+    if digest.backlog:
+        parts.append(f"{digest.backlog} older unsent")
     return "balancewatch: " + (", ".join(parts) if parts else "all clear")
+
+
+def _backlog_line(digest: Digest) -> str:
+    """The unsent alerts beyond the cut-off, as one count and the command that lists them."""
+    return (f":file_cabinet: {digest.backlog} older alert(s), found by runs before "
+            f"{digest.backlog_cutoff} and never sent, are not listed here: "
+            f"`balancewatch alerts list --found-before {digest.backlog_cutoff}`")
 
 
 def _docs_line(digest: Digest) -> str | None:
@@ -122,17 +133,20 @@ def render_slack(digest: Digest, *, max_swings: int = MAX_SWINGS_SHOWN) -> Slack
             lines.append(f"…and {len(digest.critical) - len(shown)} more critical failure(s)")
         blocks += [_section(chunk) for chunk in _chunks(lines)]
     groups = (
-        (digest.ranked_swings(late=False),
+        (digest.ranked_swings(late=False, carried=False),
          ":bar_chart: *Balance swings on new days*, largest USD move first:"),
-        (digest.ranked_swings(late=True),
+        (digest.ranked_swings(late=True, carried=False),
          ":hourglass: *Swings found in late data* (days evaluated before, restated since):"),
+        (digest.ranked_swings(carried=True),
+         ":inbox_tray: *Found by earlier runs, not sent until now* (still swinging):"),
     )
     for ranked, title in groups:
         if not ranked:
             continue
         blocks.append({"type": "divider"})
         shown_swings = ranked[:max_swings]
-        lines = [title] + [_swing_line(i, s) for i, s in enumerate(shown_swings, start=1)]
+        lines = [title] + [_swing_line(i, s, found=digest.carried_over(s))
+                           for i, s in enumerate(shown_swings, start=1)]
         blocks += [_section(chunk) for chunk in _chunks(lines)]
         if len(ranked) > len(shown_swings):
             blocks.append(_context(f"…and {len(ranked) - len(shown_swings)} more swing(s)"))
@@ -146,6 +160,8 @@ def render_slack(digest: Digest, *, max_swings: int = MAX_SWINGS_SHOWN) -> Slack
             lines.append(f"{digest.resolved_in_threads} alert(s) resolved in the thread of the "
                          "digest that carried them")
         blocks += [_section(chunk) for chunk in _chunks(lines)]
+    if digest.backlog:
+        blocks.append(_context(_backlog_line(digest)))
     if digest.footer:
         blocks.append(_context(digest.footer))
     docs = _docs_line(digest)
@@ -166,6 +182,10 @@ def render_fallback(digest: Digest) -> str:
               for s in ranked[:FALLBACK_SWINGS]]
     if len(ranked) > FALLBACK_SWINGS:
         lines.append(f"…and {len(ranked) - FALLBACK_SWINGS} more swing(s)")
+    if digest.backlog:
+        lines.append(f"{digest.backlog} older unsent alert(s) found before "
+                     f"{digest.backlog_cutoff}: balancewatch alerts list --found-before "
+                     f"{digest.backlog_cutoff}")
     lines += [f"resolved: org {r.organization_id} on {r.balance_date}: {r.sentence}"
               for r in digest.resolved[:FALLBACK_SWINGS]]
     return _clip("\n".join(lines))

@@ -106,13 +106,17 @@ class Scope:
         return starts
 
     def describe(self) -> str:
+        """What this run checks, in an operator's words."""
         if self.whole:
             return f"checking whole tables ({self.reason})"
+        first, last = self.after_load_id + 1, self.through_load_id
+        loads = ("no new load" if last < first else f"load {first}" if last == first
+                 else f"loads {first} to {last}")
         tails = len(self.tails)
         restated = len(self.restated) - tails  # each tail's first row is the day before it
-        return (f"checking loads after {self.after_load_id} (through {self.through_load_id}), "
-                f"fact_daily_balance from {self.from_date}"
-                + (f" and {restated} restated day(s) of {tails} organization(s)"
+        return (f"checking what changed since the last passing run: {loads}, "
+                f"balances from {self.from_date}"
+                + (f", and {restated:,} restated day(s) of {tails:,} organization(s)"
                    if tails else ""))
 
 

@@ -176,7 +176,7 @@ def pending_swings(conn: Connection) -> list[SwingAlert]:
     rows = conn.execute(
         f"""
         select organization_id, balance_date, {_FIGURES}, rule, detected_as,
-               restated_by_load_id, reopened_count
+               restated_by_load_id, reopened_count, first_seen_at
         from balance_alerts
         where delivery_status = ? and resolved_at is null and muted_reason is null
         order by abs(change_usd) desc, balance_date, organization_id
@@ -184,9 +184,19 @@ def pending_swings(conn: Connection) -> list[SwingAlert]:
         (PENDING,),
     ).fetchall()
     return [
-        SwingAlert(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], bool(r[9]))
+        SwingAlert(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], bool(r[9]),
+                   first_seen_at=r[10])
         for r in rows
     ]
+
+
+def count_unsent(conn: Connection) -> int:
+    """Alerts, resolutions and charts a digest still has to deliver."""
+    return conn.scalar(
+        "select count(*) from balance_alerts where (delivery_status = ? and resolved_at is null "
+        "and muted_reason is null) or resolution_status = ? or chart_status = ?",
+        (PENDING, PENDING, PENDING),
+    ) or 0
 
 
 def pending_resolutions(conn: Connection) -> list[Resolution]:

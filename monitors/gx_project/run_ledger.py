@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from balancewatch.clock import utc_now
 from balancewatch.warehouse import Warehouse
 from monitors.alerts.digest import CriticalFailure, Digest
 from monitors.docs.site import SITE_DIR
@@ -37,6 +38,7 @@ class MonitorRun:
     recorded: Recorded | None = None  # what recording did (None: not reached)
     critical: list[FailedExpectation] = field(default_factory=list)
     notify_line: str | None = None
+    started_at: str = field(default_factory=utc_now)  # alerts first seen before: earlier runs
 
     @property
     def docs_index(self) -> Path:
@@ -67,6 +69,7 @@ class MonitorRun:
             ),
             docs_url=docs_url or str(self.report_file),
             min_usd=self.finding.min_usd if self.finding else 0.0,
+            run_started=self.started_at,
         )
 
 
