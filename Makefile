@@ -6,6 +6,7 @@ DATA_DIR ?= data/sample
 WAREHOUSE ?= warehouse/balancewatch.db
 SLACK_DEMO_PORT ?= 8765
 PRESET ?= full
+ENGINES_PRESET ?= small
 BENCH_OUT ?= bench/out
 ARGS ?=
 BW := $(VENV)/bin/balancewatch
@@ -58,8 +59,8 @@ test: $(STAMP) $(DOCS_ASSETS) system-packages postgres
 	$(VENV)/bin/pytest
 
 # Benchmark: generate a preset's data, run every stage, compare with the sqlite3 floor.
-bench: $(STAMP) system-packages
-	$(VENV)/bin/python -m bench --preset $(PRESET) --out $(BENCH_OUT)
+bench: $(STAMP) system-packages postgres
+	$(VENV)/bin/python -m bench --preset $(PRESET) --out $(BENCH_OUT) --engines-preset $(ENGINES_PRESET)
 
 # A local Slack-API-compatible server that prints every digest it receives (for demos).
 slack-demo: $(STAMP)

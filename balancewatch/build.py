@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -21,8 +22,8 @@ from balancewatch.warehouse import DBT_TARGETS, Warehouse, parse
 
 RAW_TABLES = ("organizations", "invoices")
 #: One row per successful whole-project build: the newest load it had seen when it started and
-#: its as-of date. The next incremental build tests only the rows built since
-#: (dbt/macros/test_scope.sql).
+#: its as-of date. The next incremental build's tests read the newest row and test only the rows
+#: built since (dbt/macros/test_scope.sql).
 BUILD_LOG_SQL = """
 create table if not exists build_log (
     load_id     integer not null,
@@ -53,8 +54,8 @@ def run_dbt(
 
     The profile's target follows the warehouse's engine (``warehouse`` for SQLite, ``postgres``).
 
-    ``target_path`` moves dbt's artifacts out of ``dbt/target`` (tests use it so that runs on
-    different warehouses do not share a parse cache). dbt's log goes to the warehouse's logs
+    dbt's artifacts and partial-parse cache go to ``target_path`` (tests give one per warehouse),
+    else ``$DBT_TARGET_PATH``, else :func:`target_dir`. dbt's log goes to the warehouse's logs
     folder (``target_path/logs`` with a ``target_path``). Not ``verbose``: dbt prints errors only,
     one summary line names its log, and the run's log gets one line per node.
     """
@@ -64,13 +65,11 @@ def run_dbt(
     argv = [*args, "--project-dir", str(DBT_DIR), "--profiles-dir", str(DBT_DIR),
             "--target", DBT_TARGETS[target.kind]]
     log_dir = target_path / "logs" if target_path is not None else logs_dir_for(target)
+    if target_path is None and not os.environ.get("DBT_TARGET_PATH"):
+        target_path = target_dir(target.kind)
     if target_path is not None:
         argv += ["--target-path", str(target_path)]
     argv += ["--log-path", str(log_dir)]
-    # Always a full parse: each incremental build passes a different --vars test_scope (which
-    # invalidates dbt's partial-parse cache anyway), and a cache written by an older checkout
-    # can miss macros this one overrides ('rebuilt_rows_predicate' is undefined).
-    argv.append("--no-partial-parse")
     if not sys.stdout.isatty():  # logs and pipes get plain text, not ANSI colour codes
         argv.append("--no-use-colors")
     if not verbose:
@@ -89,6 +88,19 @@ def run_dbt(
         print(f"dbt {command} failed: see dbt's messages above", file=sys.stderr)
         return exit_codes.CRITICAL_FAILURE
     return exit_codes.OK
+
+
+def target_dir(kind: str) -> Path:
+    """``dbt/target/<engine>-<project fingerprint>``: dbt's partial-parse cache is only ever read
+    by the project version that wrote it (a cache of another checkout once lacked a macro this
+    one overrides: "'rebuilt_rows_predicate' is undefined"); other versions' folders are removed."""
+    from balancewatch.up_to_date import project_fingerprint
+
+    folder = DBT_DIR / "target" / f"{kind}-{project_fingerprint()[:16]}"
+    for old in folder.parent.glob(f"{kind}-*"):
+        if old != folder:
+            shutil.rmtree(old, ignore_errors=True)
+    return folder
 
 
 def _status(node: object) -> str:
@@ -137,28 +149,18 @@ def build(
     if select:
         args += ["--select", select]
         return run_dbt(args, warehouse, target_path=target_path, verbose=verbose)
-    newest_load, scope = _test_scope(warehouse, full_refresh)
-    if scope is not None:
-        args += ["--vars", json.dumps({"test_scope": scope})]
+    newest_load = _newest_load(warehouse)
+    args += ["--vars", json.dumps({"scoped_tests": True})]  # the same every run: see the macro
     status = run_dbt(args, warehouse, target_path=target_path, verbose=verbose)
     if status == exit_codes.OK:
         _record_build(warehouse, newest_load, full_refresh)
     return status
 
 
-def _test_scope(warehouse: WarehouseSetting, full_refresh: bool) -> tuple[int, dict | None]:
-    """The newest load now, and the dbt tests' scope (the last successful build's marker; None:
-    test whole tables)."""
-    with parse(warehouse).connection() as conn:
-        newest_load = conn.scalar("select coalesce(max(load_id), 0) from load_log") or 0
-        if full_refresh or "build_log" not in conn.table_names():
-            return newest_load, None
-        last = conn.execute(
-            "select load_id, as_of_date from build_log order by load_id desc, built_at desc limit 1"
-        ).fetchone()
-    if last is None or last[1] is None:
-        return newest_load, None
-    return newest_load, {"since_load_id": int(last[0]), "as_of_date": str(last[1])}
+def _newest_load(warehouse: WarehouseSetting) -> int:
+    """The newest load now: what this build will have covered once it succeeds."""
+    with parse(warehouse).connection(read_only=True) as conn:
+        return conn.scalar("select coalesce(max(load_id), 0) from load_log") or 0
 
 
 def _record_build(warehouse: WarehouseSetting, newest_load: int, full_refresh: bool) -> None:

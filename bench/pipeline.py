@@ -56,7 +56,7 @@ def cli(*args: str) -> list[str]:
     return [sys.executable, "-m", "balancewatch", *args]
 
 
-def stage_env(warehouse: Path, dbt_dir: Path) -> dict[str, str]:
+def stage_env(warehouse: Path | str, dbt_dir: Path) -> dict[str, str]:
     """The stages' environment: this one, minus Slack settings (a bench never posts), with the
     warehouse and a private dbt target/log directory (fresh, so dbt parses cold)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("SLACK_")}
@@ -76,8 +76,18 @@ def available_subcommands() -> dict[str, bool]:
     return found
 
 
-def count_rows(warehouse: Path, table: str) -> int | None:
-    """Rows of ``table`` in the warehouse, None when it does not exist."""
+def count_rows(warehouse: Path | str, table: str) -> int | None:
+    """Rows of ``table`` in the warehouse (a SQLite file or a PostgreSQL URL), None when it does
+    not exist."""
+    if str(warehouse).startswith("postgresql"):
+        from balancewatch.warehouse import database_errors, parse
+
+        try:
+            with parse(str(warehouse)).connection(read_only=True) as conn:
+                return conn.scalar(f"select count(*) from {table}")
+        except database_errors():
+            return None
+    warehouse = Path(warehouse)
     if not warehouse.is_file():
         return None
     conn = sqlite3.connect(f"file:{warehouse}?mode=ro", uri=True)
@@ -90,7 +100,8 @@ def count_rows(warehouse: Path, table: str) -> int | None:
 
 
 def run_stages(
-    delivery: Path, warehouse: Path, logs: Path, env: dict[str, str], available: dict[str, bool]
+    delivery: Path, warehouse: Path | str, logs: Path, env: dict[str, str],
+    available: dict[str, bool],
 ) -> list[StageResult]:
     """Each available stage on the (fresh) warehouse, in order; stops after a failed stage."""
     results: list[StageResult] = []
@@ -123,7 +134,7 @@ def run_stages(
     return results
 
 
-def run_make_pipeline(delivery: Path, warehouse: Path, log: Path, env: dict[str, str]
+def run_make_pipeline(delivery: Path, warehouse: Path | str, log: Path, env: dict[str, str]
                       ) -> Measurement:
     """``make pipeline DATA_DIR=... WAREHOUSE=...``, as a user types it (venv ready)."""
     return run_measured(
@@ -134,7 +145,8 @@ def run_make_pipeline(delivery: Path, warehouse: Path, log: Path, env: dict[str,
 
 
 def run_incremental(
-    delivery: Path, warehouse: Path, logs: Path, env: dict[str, str], name: str = "incremental"
+    delivery: Path, warehouse: Path | str, logs: Path, env: dict[str, str],
+    name: str = "incremental",
 ) -> IncrementalResult:
     """``balancewatch run FOLLOW_UP --warehouse W``: every stage the CLI's ``run`` has."""
     measured = run_measured(

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from bench import report as rep
 from bench.data import Delivery, ensure_delivery
+from bench.engines import measure_engine, side_by_side_lines
 from bench.floor import FloorUnavailable, measure_floor, sqlite3_shell
 from bench.pipeline import (
     SAMPLE_DIR,
@@ -31,7 +32,7 @@ from bench.pipeline import (
     run_stages,
     stage_env,
 )
-from bench.presets import DEFAULT_PRESET, DEFAULT_SEED, PRESETS
+from bench.presets import DEFAULT_PRESET, DEFAULT_SEED, PRESETS, BenchPreset
 
 # After the full run: the delivery of day +1 (2024-05-01 for the full preset: the 1st of a month,
 # when a third of a month's invoices are created), then the one of day +2, a typical day: the
@@ -61,6 +62,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--keep", action="store_true", help="keep the warehouses (default: delete them)"
     )
+    parser.add_argument(
+        "--engines-preset", choices=[*PRESETS, "none"], default="small",
+        help="the preset SQLite and PostgreSQL are also measured on, side by side (default small)",
+    )
     return parser.parse_args(argv)
 
 
@@ -85,6 +90,26 @@ def _fresh_work_dir(work: Path) -> None:
     for name in ("dbt", "dbt-sample", "logs", "pipeline-docs", "sample-docs"):
         shutil.rmtree(work / name, ignore_errors=True)
     work.mkdir(parents=True, exist_ok=True)
+
+
+def _engines(preset: BenchPreset, cache: Path, seed: int, out: Path,
+             available: dict[str, bool]) -> dict:
+    """Both engines measured on ``preset`` (a PostgreSQL failure is recorded, not raised)."""
+    print(f"bench: engines side by side on preset {preset.name}...", file=sys.stderr)
+    deliveries = (
+        ensure_delivery(cache, preset, seed),
+        ensure_delivery(cache, preset, seed, follow_up_days=MONTHLY_DAY),
+        ensure_delivery(cache, preset, seed, follow_up_days=NEW_DAY, follow_up_from=NEW_DAY),
+    )
+    work = out / f"work-engines-{preset.name}"
+    results = []
+    for engine in ("sqlite", "postgres"):
+        try:
+            results.append(measure_engine(engine, deliveries, work, available))
+        except Exception as exc:  # noqa: BLE001 - e.g. no PostgreSQL server: say so, go on
+            results.append({"engine": engine, "error": f"{type(exc).__name__}: {exc}",
+                            "stages": []})
+    return {"preset": preset.name, "results": results}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -168,10 +193,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     }
     report["targets"] = rep.judge_targets(preset.name, summary, inc_record)
 
+    if args.engines_preset != "none":
+        report["engines"] = _engines(PRESETS[args.engines_preset], cache, args.seed, out,
+                                     available)
+
     out.mkdir(parents=True, exist_ok=True)
     path = out / f"report-{preset.name}.json"
     path.write_text(json.dumps(report, indent=2) + "\n")
     print(rep.render(report))
+    if "engines" in report:
+        print()
+        print("\n".join(side_by_side_lines(report["engines"]["preset"],
+                                           report["engines"]["results"])))
     print(f"\nreport: {path}")
     if not args.keep:
         for name in ("pipeline.db", "floor.db", "sample.db"):

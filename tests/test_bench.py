@@ -24,7 +24,8 @@ def tiny_report(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, str]:
     """``python -m bench --preset tiny`` once for the module: its JSON report and its output."""
     out = tmp_path_factory.mktemp("bench")
     done = subprocess.run(
-        ["make", "--no-print-directory", "bench", "PRESET=tiny", f"BENCH_OUT={out}"],
+        ["make", "--no-print-directory", "bench", "PRESET=tiny", "ENGINES_PRESET=tiny",
+         f"BENCH_OUT={out}"],
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,
@@ -94,6 +95,26 @@ def test_incremental_and_targets_are_reported(tiny_report: tuple[dict, str]) -> 
                  "`make pipeline` with nothing new", "peak RSS of any stage at full scale",
                  "swing(s) on new days,", "in late data,", "alert(s) resolved"):
         assert line in stdout
+
+
+def test_both_engines_are_measured_side_by_side(tiny_report: tuple[dict, str]) -> None:
+    report, stdout = tiny_report
+    engines = report["engines"]
+    assert engines["preset"] == "tiny"
+    assert [e["engine"] for e in engines["results"]] == ["sqlite", "postgres"]
+    for engine in engines["results"]:
+        assert "error" not in engine, engine.get("error")
+        assert [s["status"] for s in engine["stages"]] == ["ran", "ran", "ran"]
+        assert engine["stages"][0]["rows"] == report["data"]["invoice_rows"]  # both loaded all
+        for key in ("day1", "day2"):
+            assert engine[key]["status"] == "ran" and engine[key]["seconds"] > 0
+            assert set(engine[key]["stages_in_run"]) == {"load", "build", "monitor"}
+        assert engine["nothing_new"]["exit_code"] == 0
+        assert "run: nothing new" in Path(engine["nothing_new"]["log"]).read_text()
+    sqlite, postgres = engines["results"]
+    assert sqlite["day2"]["found"] == postgres["day2"]["found"]  # the same swings
+    assert "engines side by side, preset tiny" in stdout
+    assert "nothing new via `make pipeline`" in stdout
 
 
 def test_missing_sqlite3_shell_says_how_to_install(tmp_path: Path) -> None:

@@ -1,11 +1,11 @@
 {#
   Which rows the dbt tests read. On a full or cold build: every row. On an incremental run of
-  `balancewatch build`: the rows the run (re)built, found from var('test_scope') =
-  {'since_load_id': N, 'as_of_date': D}, where N is the newest load (load_log) the last
-  *successful* whole-project build had seen when it started and D its as-of date
-  (balancewatch/build.py keeps them in table build_log and passes the var; a failed build records
-  nothing, so its rows are tested again by the next run). Without the var (the first build, a
-  --full-refresh or --select build, dbt run by hand) tests read whole tables.
+  `balancewatch build`: the rows the run (re)built since the last *successful* whole-project build,
+  whose newest load N (load_log) and as-of date D balancewatch/build.py records in table build_log
+  (a failed build records nothing, so its rows are tested again by the next run). The build passes
+  var('scoped_tests') = true, the same on every run so that dbt's partial parse stays valid, and
+  the tests read N and D from build_log when they run. Without the var (a --select build, dbt run
+  by hand), on a --full-refresh, or before a first recorded build, tests read whole tables.
 
   Rows (re)built since that build, per model:
     * stg_invoices, stg_organizations, dim_organizations: `_load_id > N` (their `_load_id` is the
@@ -23,11 +23,21 @@
 #}
 
 {% macro test_scope() -%}
-    {%- set scope = var('test_scope', none) -%}
-    {%- if scope is none or flags.FULL_REFRESH -%}
+    {%- if not execute or flags.FULL_REFRESH or not var('scoped_tests', false) -%}
         {{ return(none) }}
     {%- endif -%}
-    {{ return(scope) }}
+    {%- set log = adapter.get_relation(
+        database=target.database, schema=target.schema, identifier='build_log') -%}
+    {%- if log is none -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set last = run_query(
+        'select load_id, as_of_date from ' ~ log ~ ' order by load_id desc, built_at desc limit 1'
+    ) -%}
+    {%- if last.rows | length == 0 or last.rows[0][1] is none -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {{ return({'since_load_id': last.rows[0][0], 'as_of_date': last.rows[0][1]}) }}
 {%- endmacro %}
 
 {# The predicate selecting the rebuilt rows of `relation`; none: test every row. #}
