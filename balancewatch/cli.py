@@ -12,6 +12,7 @@ from pathlib import Path
 
 from balancewatch import alerts_cli, exit_codes
 from balancewatch.dotenv import load_dotenv
+from balancewatch.overlap import build_while_gx_starts
 from balancewatch.run_lock import DEFAULT_WAIT_SECONDS, Busy, run_lock
 from balancewatch.run_log import run_log
 from balancewatch.settings import SAMPLE_DIR, export_warehouse, logs_dir_for, resolve_warehouse
@@ -61,6 +62,7 @@ def stage_monitor(args: argparse.Namespace, warehouse: Warehouse) -> int:
         keep_runs=getattr(args, "keep_runs", None),
         verbose=args.verbose,
         top=10 if args.verbose else 5,
+        context=getattr(args, "gx_context", None),
     )
 
 
@@ -103,7 +105,11 @@ def run_all(args: argparse.Namespace, warehouse: Warehouse, log: str) -> int:
     times: dict[str, float] = {}
     status, failed = exit_codes.OK, ""
     for name, stage in STAGES.items():
-        status, times[name] = _timed(name, stage, args, warehouse)
+        if name == "build":  # GX starts in this process meanwhile (balancewatch/overlap.py)
+            status, times[name], args.gx_context = build_while_gx_starts(
+                lambda: _timed("build", stage_build, args, warehouse), warehouse)
+        else:
+            status, times[name] = _timed(name, stage, args, warehouse)
         if status != exit_codes.OK:
             after = ", the stages after it did not run" if name != "monitor" else ""
             failed = f": {name} failed{after}"

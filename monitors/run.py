@@ -69,9 +69,11 @@ def run_monitor(
     notify_slack: bool = True,
     out: TextIO | None = None,
     verbose: bool = True,
+    context: Any = None,
 ) -> MonitorReport:
     """Run both checkpoints and record alerts; see the module docstring for exit statuses.
-    Not ``verbose``: the per-suite and set-up lines go to the run's log only."""
+    Not ``verbose``: the per-suite and set-up lines go to the run's log only. ``context``: the
+    GX context of ``project_root``, opened already (else it is opened here)."""
     out = out or sys.stdout
 
     def say(line: str = "") -> None:
@@ -119,9 +121,10 @@ def run_monitor(
     from monitors.gx_project.context import SuiteIncomplete, check_rule, check_suite, open_context
     from monitors.gx_project.setup import FULL_SUFFIX, dbt_rule_vars
 
-    context = open_context(project_root)
+    opened = "opened while dbt built" if context is not None else "ready"
+    context = context or open_context(project_root)
     definitions = suite_definitions(*dbt_rule_vars(project_root))
-    detail(f"monitor: GX context ready in {time.perf_counter() - t0:.1f} s")
+    detail(f"monitor: GX context {opened}; {time.perf_counter() - t0:.1f} s more")
 
     try:  # before anything is written: a suite that is not what the code and dbt vars say
         for name, expected in definitions.items():

@@ -44,6 +44,9 @@ def test_a_default_run_on_the_sample_prints_under_25_lines_and_logs_the_rest(
     assert all(line in logged for line in lines)  # every printed line, in order
     assert "checkpoint staging: 2 suite(s)" in text and "stg_invoices         passed" in text
     assert "monitor: checking whole tables (no run has passed yet)" in text
+    # GX started while dbt built (balancewatch/overlap.py), and the log keeps the stages' order
+    assert "monitor: GX context opened while dbt built" in text
+    assert text.index("  dbt build: 52 node(s)") < text.index("checkpoint staging")
     assert re.search(r"success model fact_daily_balance \([\d.]+ s\)", text)
     dbt_log = (log.parent / "dbt.log").read_text()  # dbt's full log, named in the output
     assert f"dbt's log {log.parent / 'dbt.log'}" in out
@@ -58,3 +61,15 @@ def test_verbose_prints_dbt_and_gx_detail(tmp_path: Path) -> None:
     assert "checkpoint staging: 2 suite(s)" in done.stdout
     assert "  stg_invoices         passed  19/19 met" in done.stdout
     assert len(done.stdout.splitlines()) > 100
+
+
+def test_a_failing_build_stops_the_run_with_its_status(tmp_path: Path) -> None:
+    from tests.deel_csv import invoice, organization, write_delivery
+
+    delivery = write_delivery(tmp_path / "d", [organization()], [invoice(STATUS="disputed")])
+    done = cli("run", str(delivery), "--warehouse", str(tmp_path / "w.db"))
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "accepted_values_stg_invoices_status" in done.stdout
+    assert re.search(r"^run: finished in [\d.]+ s \(load [\d.]+ s, build [\d.]+ s; exit 1\): "
+                     r"build failed, the stages after it did not run; log ", done.stdout, re.M)
+    assert "monitor:" not in done.stdout and "leaked" not in done.stderr
