@@ -18,3 +18,9 @@
 {% macro to_usd(amount, fx_rate) -%}
     cast(case when {{ fx_rate }} > 0 then {{ amount }} / {{ fx_rate }} end as {{ dbt.type_float() }})
 {%- endmacro %}
+
+{# An invoice's signed move of its organization's balance: its status' sign (seed balance_rules;
+   NULL for a status missing there: no move) times its USD amount. #}
+{% macro balance_effect_usd(balance_sign, amount_usd) -%}
+    cast(coalesce({{ balance_sign }}, 0) * {{ amount_usd }} as {{ dbt.type_float() }})
+{%- endmacro %}
