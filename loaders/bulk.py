@@ -34,7 +34,8 @@ def start(conn: Connection) -> None:
         conn.execute(f"create schema if not exists {SCHEMA}")  # rolled back with the rest
     for spec in TABLES:
         conn.execute(spec.create_sql(conn.kind))
-        conn.add_missing_columns(spec.name, spec.previous_columns)  # an older release's table
+        # add the kept columns an older release's table lacks
+        conn.add_missing_columns(spec.name, spec.previous_columns(conn.kind))
     conn.execute(load_log_sql(conn.kind))
 
 

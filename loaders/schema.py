@@ -32,14 +32,20 @@ class TableSpec:
     name: str
     file_prefix: str
     columns: tuple[Column, ...]
-    kept_on_replace: str | None = None  # its value before a later load replaced the row is kept
+    # columns whose values before a later load replaced the row are kept (``_previous_<name>``),
+    # with that row's load (``_previous_load_id``)
+    kept_on_replace: tuple[str, ...] = ()
 
-    @property
-    def previous_columns(self) -> dict[str, str]:
-        """Loader columns for the replaced row's value and load (``_previous_status``, ...)."""
-        if self.kept_on_replace is None:
+    def previous_columns(self, kind: str = "sqlite") -> dict[str, str]:
+        """Loader columns for the replaced row's values and load (``_previous_status``, ...), typed
+        like the columns they keep (as the engine ``kind`` names the types)."""
+        if not self.kept_on_replace:
             return {}
-        return {f"_previous_{self.kept_on_replace}": "text", "_previous_load_id": "integer"}
+        types = SQL_TYPES[kind]
+        by_name = {c.name: c.sql_type for c in self.columns}
+        kept = {f"_previous_{name}": by_name[name] for name in self.kept_on_replace}
+        kept["_previous_load_id"] = "integer"
+        return {name: types.get(sql_type, sql_type) for name, sql_type in kept.items()}
 
     @property
     def primary_key(self) -> Column:
@@ -63,7 +69,7 @@ class TableSpec:
             sql_type = types.get(col.sql_type, col.sql_type)
             defs.append(f"{col.name} {sql_type}{' not null' if col.required else ''}")
         defs.append("_load_id integer not null")
-        defs += [f"{name} {sql_type}" for name, sql_type in self.previous_columns.items()]
+        defs += [f"{name} {sql_type}" for name, sql_type in self.previous_columns(kind).items()]
         body = ",\n    ".join(defs)
         return f"create table if not exists {self.name} (\n    {body}\n)"
 
@@ -96,12 +102,11 @@ class TableSpec:
 
 
     def previous_updates(self) -> list[str]:
-        """``set`` items of an upsert that keep the replaced row's value and load."""
-        if self.kept_on_replace is None:
+        """``set`` items of an upsert that keep the replaced row's values and load."""
+        if not self.kept_on_replace:
             return []
-        column = self.kept_on_replace
-        return [f"_previous_{column} = {self.name}.{column}",
-                f"_previous_load_id = {self.name}._load_id"]
+        kept = [f"_previous_{column} = {self.name}.{column}" for column in self.kept_on_replace]
+        return [*kept, f"_previous_load_id = {self.name}._load_id"]
 
 
 def _col(header: str, sql_type: str, parse: Parser, required: bool) -> Column:
@@ -140,7 +145,10 @@ INVOICES = TableSpec(
         _col("FX_RATE_PAYMENT", "real", parse_decimal, False),
         _col("CREATED_AT", "text", parse_utc_timestamp, True),
     ),
-    kept_on_replace="status",  # a late-data alert names an invoice's status before a re-send
+    # A late-data alert names an invoice's status before a re-send; dim_organizations subtracts
+    # the replaced version's contribution (organization, status, USD amount, day) instead of
+    # aggregating the organization's whole history again.
+    kept_on_replace=("organization_id", "status", "amount", "fx_rate", "created_at"),
 )
 
 TABLES: tuple[TableSpec, ...] = (ORGANIZATIONS, INVOICES)

@@ -21,6 +21,10 @@ FIXTURES = Path(__file__).parent / "fixtures"
 DELIVERY_1 = FIXTURES / "dbt_delivery1"
 DELIVERY_2 = FIXTURES / "dbt_delivery2"
 DELIVERY_3 = FIXTURES / "dbt_delivery3"  # organizations only: delivers orphans 999 and 888
+DELIVERY_4 = FIXTURES / "dbt_delivery4"  # dim_organizations' delta and recompute cases
+DELIVERY_5 = FIXTURES / "dbt_delivery5"  # orphan 505's organization, and its invoice refunded
+DELIVERY_MOVED = FIXTURES / "dbt_delivery_moved"  # invoice 14 moves from orphan 505 to 303
+DELIVERY_MOVED_AGAIN = FIXTURES / "dbt_delivery_moved_again"  # ... and is refunded there
 MODELS = (
     "stg_organizations",
     "stg_invoices",
@@ -43,15 +47,21 @@ def _warehouse_env() -> Iterator[None]:
             os.environ[WAREHOUSE_ENV] = saved
 
 
-def load(delivery: Path, warehouse: Path) -> None:
+def load(delivery: Path, warehouse: Path | Warehouse) -> None:
     """Load a delivery directory with the project's loader."""
     load_delivery(delivery, warehouse, show_progress=False)
 
 
-def run_build(warehouse: Path, *, full_refresh: bool = False) -> int:
-    """The build stage on ``warehouse``, with dbt's artifacts beside it (not in dbt/target)."""
+def run_build(
+    warehouse: Path | Warehouse, *, full_refresh: bool = False, target_path: Path | None = None
+) -> int:
+    """The build stage on ``warehouse``, with dbt's artifacts in ``target_path`` (default: beside
+    a SQLite file; never dbt/target)."""
+    if target_path is None:
+        assert isinstance(warehouse, Path), "a PostgreSQL warehouse needs a target_path"
+        target_path = warehouse.parent / "dbt"
     with _warehouse_env():
-        return build(warehouse, full_refresh=full_refresh, target_path=warehouse.parent / "dbt")
+        return build(warehouse, full_refresh=full_refresh, target_path=target_path)
 
 
 def run_docs_generate(warehouse: Path, target_path: Path) -> int:

@@ -15,11 +15,15 @@ Delivery 2 (tests/fixtures/dbt_delivery2), as-of date 2024-01-07:
   inv 11 new orphan org 888 refunded 5 USD on 2024-01-06T00:00:00.000Z.
 Delivery 3 (tests/fixtures/dbt_delivery3): organizations.csv only, delivering orphans 999 and 888
   (their invoices 8 and 11 stop being orphans; balances unchanged).
+Deliveries 4 and 5 and the moves (dbt_delivery4, 5, _moved, _moved_again), on both engines: the
+  cases of dim_organizations' delta and recompute paths (see the tests at the end).
 """
 
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
@@ -27,6 +31,10 @@ from test_dbt_helpers import (
     DELIVERY_1,
     DELIVERY_2,
     DELIVERY_3,
+    DELIVERY_4,
+    DELIVERY_5,
+    DELIVERY_MOVED,
+    DELIVERY_MOVED_AGAIN,
     MODELS,
     daily_balance,
     load,
@@ -38,6 +46,8 @@ from test_dbt_helpers import (
 
 from balancewatch import exit_codes
 from balancewatch.build import build
+from balancewatch.warehouse import Warehouse
+from tests.conftest import copied_warehouse, fresh_warehouse
 
 EXPECTED_AFTER_DELIVERY_1 = {
     # (organization, day): (daily_change_usd, balance_usd, previous_balance_usd)
@@ -350,3 +360,214 @@ def test_build_without_loaded_warehouse_is_bad_input(
 def test_docs_generate(first_delivery: Path, tmp_path: Path):
     assert run_docs_generate(first_delivery, tmp_path / "dbt") == exit_codes.OK
     assert (tmp_path / "dbt" / "catalog.json").is_file()
+
+
+# dim_organizations by delta or whole: deliveries 4 and 5 after deliveries 1-3, on both engines.
+# Org 101 before delivery 4 (after 2): inv 1 paid +100, 2 refunded -10, 3 paid +50, 4 paid +50,
+# 5 open 30, 9 paid +10: 6 invoices, paid 210, refunded 10, balance 200, 2024-01-01 .. 01-07.
+# Org -202: inv 10 paid +10 (Jan 2), 6 paid +20 (Jan 3), 7 refunded -50 (Jan 4): balance -20.
+# Org 999 (exported by delivery 3): inv 8 paid 79 GBP @ 0.79 = +100 on Jan 2.
+DIM_FIGURES = (
+    "is_orphan", "has_invoices", "invoice_count", "paid_invoice_count", "refunded_invoice_count",
+    "open_invoice_count", "lifetime_paid_usd", "lifetime_refunded_usd", "current_balance_usd",
+    "_balance_micros", "first_invoice_date", "last_invoice_date", "_load_id",
+)
+
+
+def dim_row(warehouse: Warehouse, organization_id: int) -> dict | None:
+    """The figures of one dim_organizations row (booleans as 0/1 on both engines)."""
+    rows = query(
+        warehouse,
+        f"select {', '.join(DIM_FIGURES)} from dim_organizations where organization_id = ?",
+        (organization_id,),
+    )
+    if not rows:
+        return None
+    [row] = rows
+    return {k: int(v) if isinstance(v, bool) else v for k, v in zip(DIM_FIGURES, row, strict=True)}
+
+
+def figures(*, orphan: bool, count: int, paid: int, refunded: int, open_: int, paid_usd: float,
+            refunded_usd: float, balance_usd: float, first: str | None, last: str | None,
+            load_id: int) -> dict:
+    """A hand-computed dim_organizations row, in dim_row's form."""
+    return {
+        "is_orphan": int(orphan), "has_invoices": int(count > 0), "invoice_count": count,
+        "paid_invoice_count": paid, "refunded_invoice_count": refunded,
+        "open_invoice_count": open_, "lifetime_paid_usd": pytest.approx(paid_usd, abs=1e-9),
+        "lifetime_refunded_usd": pytest.approx(refunded_usd, abs=1e-9),
+        "current_balance_usd": pytest.approx(balance_usd, abs=1e-9),
+        "_balance_micros": round(balance_usd * 1_000_000), "first_invoice_date": first,
+        "last_invoice_date": last, "_load_id": load_id,
+    }
+
+
+def execute(warehouse: Warehouse, sql: str) -> None:
+    conn = warehouse.connect()  # autocommit
+    try:
+        conn.execute(sql)
+    finally:
+        conn.close()
+
+
+@pytest.fixture(scope="module")
+def delta_builds(
+    module_engine: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, Warehouse]]:
+    """Warehouses on one engine, each named by what was built on it:
+
+    * after_4, after_5: deliveries 1-5 each loaded and built incrementally in turn (after_4 a copy
+      taken after delivery 4), and their full-refresh copies after_4_refresh, after_5_refresh;
+    * together: deliveries 1-3 built, then 4 and 5 loaded before one build (invoice 14, new in 4,
+      replaced in 5: twice since the last build), and together_refresh;
+    * tampered: deliveries 1-3 built, stored rows of orgs 101, 999 and 303 given 1000 extra
+      invoices, then delivery 4 built;
+    * moved: after_4 plus DELIVERY_MOVED built, and moved_refresh;
+    * moved_twice: after_4 plus DELIVERY_MOVED and DELIVERY_MOVED_AGAIN loaded before one build,
+      and moved_twice_refresh.
+    """
+    root = tmp_path_factory.mktemp(f"deltas_{module_engine}")
+    target = root / "dbt"
+    with ExitStack() as stack:
+
+        def copy(source: Warehouse, name: str) -> Warehouse:
+            return stack.enter_context(copied_warehouse(source, root / name))
+
+        def built(warehouse: Warehouse, *deliveries: Path, full_refresh: bool = False) -> None:
+            for delivery in deliveries:
+                load(delivery, warehouse)
+            code = run_build(warehouse, full_refresh=full_refresh, target_path=target)
+            assert code == exit_codes.OK
+
+        made: dict[str, Warehouse] = {}
+        chain = stack.enter_context(fresh_warehouse(module_engine, root / "chain"))
+        for delivery in (DELIVERY_1, DELIVERY_2, DELIVERY_3):
+            built(chain, delivery)
+        made["together"] = copy(chain, "together")
+        built(made["together"], DELIVERY_4, DELIVERY_5)
+        made["tampered"] = copy(chain, "tampered")
+        execute(made["tampered"], "update dim_organizations set invoice_count = invoice_count "
+                "+ 1000 where organization_id in (101, 999, 303)")
+        built(made["tampered"], DELIVERY_4)
+        built(chain, DELIVERY_4)
+        made["after_4"] = copy(chain, "after_4")
+        made["moved"] = copy(chain, "moved")
+        built(made["moved"], DELIVERY_MOVED)
+        made["moved_twice"] = copy(chain, "moved_twice")
+        built(made["moved_twice"], DELIVERY_MOVED, DELIVERY_MOVED_AGAIN)
+        built(chain, DELIVERY_5)
+        made["after_5"] = chain
+        for name in ("after_4", "after_5", "together", "moved", "moved_twice"):
+            made[f"{name}_refresh"] = copy(made[name], f"{name}_refresh")
+            built(made[f"{name}_refresh"], full_refresh=True)
+        yield made
+
+
+def test_status_change_paid_to_refunded(delta_builds: dict[str, Warehouse]):
+    """Inv 3 (org 101, 50 USD, Jan 2) paid -> refunded: by delta, paid 210 - 50, refunded
+    10 + 50, balance 200 - 50 - 50; the dates do not move."""
+    assert dim_row(delta_builds["after_4"], 101) == figures(
+        orphan=False, count=6, paid=3, refunded=2, open_=1, paid_usd=160.0, refunded_usd=60.0,
+        balance_usd=100.0, first="2024-01-01", last="2024-01-07", load_id=4,
+    )
+
+
+def test_new_invoice_for_an_existing_organization(delta_builds: dict[str, Warehouse]):
+    """Inv 12 (org -202) paid 25 USD at 2023-12-31T23:59:59.999Z: one more invoice, balance
+    -20 + 25, and the first invoice day moves back to Dec 31."""
+    assert dim_row(delta_builds["after_4"], -202) == figures(
+        orphan=False, count=4, paid=3, refunded=1, open_=0, paid_usd=55.0, refunded_usd=50.0,
+        balance_usd=5.0, first="2023-12-31", last="2024-01-04", load_id=4,
+    )
+
+
+def test_new_organization(delta_builds: dict[str, Warehouse]):
+    """Org 404, new in the export with its first invoice (inv 13: 46 EUR @ 0.92 = 50 USD)."""
+    warehouse = delta_builds["after_4"]
+    assert dim_row(warehouse, 404) == figures(
+        orphan=False, count=1, paid=1, refunded=0, open_=0, paid_usd=50.0, refunded_usd=0.0,
+        balance_usd=50.0, first="2024-01-08", last="2024-01-08", load_id=4,
+    )
+    assert query(warehouse, "select created_date, active_contract_count from dim_organizations "
+                 "where organization_id = 404") == [("2024-01-07", 2)]
+
+
+def test_orphan_whose_organization_arrives_later(delta_builds: dict[str, Warehouse]):
+    """Inv 14 (30 USD) of org 505, not exported: an orphan after delivery 4. Delivery 5 exports
+    505 and re-sends inv 14 refunded: no longer an orphan, paid 30 -> refunded 30."""
+    assert dim_row(delta_builds["after_4"], 505) == figures(
+        orphan=True, count=1, paid=1, refunded=0, open_=0, paid_usd=30.0, refunded_usd=0.0,
+        balance_usd=30.0, first="2024-01-08", last="2024-01-08", load_id=4,
+    )
+    warehouse = delta_builds["after_5"]
+    assert dim_row(warehouse, 505) == figures(
+        orphan=False, count=1, paid=0, refunded=1, open_=0, paid_usd=0.0, refunded_usd=30.0,
+        balance_usd=-30.0, first="2024-01-08", last="2024-01-08", load_id=5,
+    )
+    assert query(warehouse, "select created_date, active_contract_count from dim_organizations "
+                 "where organization_id = 505") == [("2024-01-08", 1)]
+
+
+def test_changed_amount_takes_the_recompute_path(delta_builds: dict[str, Warehouse]):
+    """Inv 8 (org 999) re-sent with 158 GBP instead of 79 (@ 0.79: 200 USD): the replaced
+    version's amount is not its amount any more, so 999 is aggregated whole again."""
+    assert dim_row(delta_builds["after_4"], 999) == figures(
+        orphan=False, count=1, paid=1, refunded=0, open_=0, paid_usd=200.0, refunded_usd=0.0,
+        balance_usd=200.0, first="2024-01-02", last="2024-01-02", load_id=4,
+    )
+
+
+def test_delta_builds_on_the_stored_row_and_recompute_does_not(
+    delta_builds: dict[str, Warehouse],
+):
+    """White box: 1000 invoices added to three stored rows before delivery 4. Org 101 (a status
+    change) is rebuilt by delta, so it keeps them; 999 (a changed amount) is aggregated whole
+    again; 303 (nothing new) is not rebuilt."""
+    counts = dict(query(delta_builds["tampered"], "select organization_id, invoice_count from "
+                        "dim_organizations where organization_id in (101, 999, 303)"))
+    assert counts == {101: 1006, 999: 1, 303: 1000}
+
+
+@pytest.mark.parametrize("name", ["after_4", "after_5", "together"])
+@pytest.mark.parametrize("model", MODELS)
+def test_deltas_equal_full_refresh(delta_builds: dict[str, Warehouse], name: str, model: str):
+    incremental = table(delta_builds[name], model)
+    assert incremental
+    assert incremental == table(delta_builds[f"{name}_refresh"], model)
+
+
+def test_invoice_replaced_twice_since_the_last_build(delta_builds: dict[str, Warehouse]):
+    """Deliveries 4 and 5 loaded before one build: inv 14's kept version is delivery 4's, which
+    no build counted, so every organization is aggregated whole again: the same table as
+    building 4 and 5 one by one."""
+    assert table(delta_builds["together"], "dim_organizations") == table(
+        delta_builds["after_5"], "dim_organizations"
+    )
+
+
+def test_invoice_moved_to_another_organization(delta_builds: dict[str, Warehouse]):
+    """Inv 14 moves from orphan 505 (its only invoice) to 303: both are aggregated whole again,
+    and 505, neither exported nor invoiced any more, leaves dim_organizations.
+    fact_daily_balance does not follow a moved invoice (see its header): not compared."""
+    warehouse = delta_builds["moved"]
+    assert dim_row(warehouse, 505) is None
+    assert dim_row(warehouse, 303) == figures(
+        orphan=False, count=1, paid=1, refunded=0, open_=0, paid_usd=30.0, refunded_usd=0.0,
+        balance_usd=30.0, first="2024-01-08", last="2024-01-08", load_id=5,
+    )
+    for model in ("dim_organizations", "fact_invoices"):
+        assert table(warehouse, model) == table(delta_builds["moved_refresh"], model), model
+
+
+def test_invoice_moved_then_replaced_again_before_a_build(delta_builds: dict[str, Warehouse]):
+    """Inv 14 moves from 505 to 303, then is refunded at 303, both before one build: its kept
+    version (303, paid) is not the one the last build counted (505), so every organization is
+    aggregated whole again, and 505 leaves dim_organizations."""
+    warehouse = delta_builds["moved_twice"]
+    assert dim_row(warehouse, 505) is None
+    assert dim_row(warehouse, 303) == figures(
+        orphan=False, count=1, paid=0, refunded=1, open_=0, paid_usd=0.0, refunded_usd=30.0,
+        balance_usd=-30.0, first="2024-01-08", last="2024-01-08", load_id=6,
+    )
+    for model in ("dim_organizations", "fact_invoices"):
+        assert table(warehouse, model) == table(delta_builds["moved_twice_refresh"], model), model

@@ -90,6 +90,31 @@ def test_later_delivery_replaces_rows_by_key_and_reload_is_skipped(
     assert contents(engine_warehouse) == before
 
 
+def test_replaced_invoice_keeps_its_previous_version(
+    tmp_path: Path, engine_warehouse: Warehouse
+) -> None:
+    """kept_on_replace: the version a later load replaced (organization, status, amount, FX rate,
+    created_at, and its load), full precision on both engines; NULL for a row never replaced."""
+    write_delivery(tmp_path / "d1", [organization()], [
+        invoice(INVOICE_ID="1", STATUS="open", AMOUNT="1234.56789", FX_RATE="0.91234567"),
+        invoice(INVOICE_ID="2"),
+    ])
+    write_delivery(tmp_path / "d2", [], [invoice(
+        INVOICE_ID="1", ORGANIZATION_ID="77", STATUS="paid", AMOUNT="10",
+        FX_RATE="1.00000000", CREATED_AT="2023-02-03T00:00:00.000Z",
+    )])
+    load_delivery(tmp_path / "d1", engine_warehouse)
+    load_delivery(tmp_path / "d2", engine_warehouse)
+    assert rows(
+        engine_warehouse,
+        "select invoice_id, _previous_organization_id, _previous_status, _previous_amount, "
+        "_previous_fx_rate, _previous_created_at, _previous_load_id from invoices order by 1",
+    ) == [
+        (1, -4611686018427387904, "open", 1234.56789, 0.91234567, "2023-01-02T10:00:00.000Z", 1),
+        (2, None, None, None, None, None, None),
+    ]
+
+
 @pytest.mark.parametrize("case", CASES, ids=list(CASES))
 def test_rejects_with_the_same_message_and_leaves_tables_unchanged(
     case: str, tmp_path: Path, loaded: Warehouse, capsys: pytest.CaptureFixture[str]

@@ -72,7 +72,7 @@ def write_warehouse(path: Path, invoices: list[tuple], loads: dict[int, int] | N
             (inv_id, None, None, org, 1, status, "USD", usd, 1.0, usd,
              "USD" if paid else None, "wire" if paid else None, usd if paid else None,
              1.0 if paid else None, usd if paid else None, f"{d}T12:00:00.000000Z", d,
-             loads.get(inv_id, 1)),
+             loads.get(inv_id, 1), None, None, None, None, None),  # never replaced
         )
     for org in ORGS:
         conn.execute("insert into organizations values (?, 1)", (org,))

@@ -12,3 +12,15 @@
 {% macro micros_to_usd(micros) -%}
     cast({{ micros }} as {{ dbt.type_float() }}) / 1000000
 {%- endmacro %}
+
+{# USD from an amount and its FX rate (units of the currency per 1 USD: divide); a rate <= 0 is
+   invalid -> NULL. #}
+{% macro to_usd(amount, fx_rate) -%}
+    cast(case when {{ fx_rate }} > 0 then {{ amount }} / {{ fx_rate }} end as {{ dbt.type_float() }})
+{%- endmacro %}
+
+{# An invoice's signed move of its organization's balance: its status' sign (seed balance_rules;
+   NULL for a status missing there: no move) times its USD amount. #}
+{% macro balance_effect_usd(balance_sign, amount_usd) -%}
+    cast(coalesce({{ balance_sign }}, 0) * {{ amount_usd }} as {{ dbt.type_float() }})
+{%- endmacro %}

@@ -9,7 +9,8 @@
 
   Rows (re)built since that build, per model:
     * stg_invoices, stg_organizations, dim_organizations: `_load_id > N` (their `_load_id` is the
-      newest load behind the row);
+      newest load behind the row; an organization an invoice moved away from is rebuilt with
+      its remaining rows' older `_load_id`, as a full refresh gives, and is not re-tested);
     * fact_invoices: `_load_id > N`. Orphans restated as non-orphans keep their invoice's older
       `_load_id` and are not re-tested: a restatement changes only is_orphan (true -> false, from a
       join, never NULL); every other column was tested when its invoice load was built, and their

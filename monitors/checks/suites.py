@@ -55,6 +55,11 @@ STG_INVOICES_COLUMNS = {
     "payment_currency": "text", "payment_method": "text", "payment_amount": "real",
     "fx_rate_payment": "real", "payment_amount_usd": "real", "created_at": "text",
     "created_date": "text", "_load_id": "integer",
+    # the replaced version the loader kept (NULL for a row never replaced): dim_organizations'
+    # deltas
+    "_previous_organization_id": "integer", "_previous_status": "text",
+    "_previous_amount_usd": "real", "_previous_created_date": "text",
+    "_previous_load_id": "integer",
 }
 STG_ORGANIZATIONS_COLUMNS = {
     "organization_id": "integer", "created_at": "text", "created_date": "text",

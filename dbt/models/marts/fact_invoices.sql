@@ -103,7 +103,7 @@ final as (
         created_at,
         created_date,
         cast(balance_sign as {{ dbt.type_int() }}) as balance_sign,
-        cast(balance_sign * amount_usd as {{ dbt.type_float() }}) as balance_effect_usd,
+        {{ balance_effect_usd('balance_sign', 'amount_usd') }} as balance_effect_usd,
         cast(is_orphan as {{ dbt.type_boolean() }}) as is_orphan,
         _load_id
     from signed

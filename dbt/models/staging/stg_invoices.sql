@@ -6,6 +6,7 @@
     materialized='incremental',
     incremental_strategy='delete+insert',
     unique_key='invoice_id',
+    on_schema_change='fail',
     post_hook=[
         "{{ create_index(this, ['invoice_id'], unique=true) }}",
         "{{ create_index(this, ['_load_id']) }}",
@@ -30,26 +31,30 @@ renamed as (
         currency,
         amount,
         fx_rate,
-        -- FX rates are units of the currency per 1 USD: divide. A rate <= 0 is invalid -> NULL.
-        cast(
-            case when fx_rate > 0 then amount / fx_rate end as {{ dbt.type_float() }}
-        ) as amount_usd,
+        {{ to_usd('amount', 'fx_rate') }} as amount_usd,
 
         payment_currency,
         payment_method,
         payment_amount,
         fx_rate_payment,
-        cast(
-            case when fx_rate_payment > 0 then payment_amount / fx_rate_payment end
-            as {{ dbt.type_float() }}
-        ) as payment_amount_usd,
+        {{ to_usd('payment_amount', 'fx_rate_payment') }} as payment_amount_usd,
 
         cast({{ normalize_utc_timestamp('created_at') }} as {{ dbt.type_string() }}) as created_at,
         cast(
             {{ utc_date(normalize_utc_timestamp('created_at')) }} as {{ dbt.type_string() }}
         ) as created_date,
 
-        _load_id
+        _load_id,
+
+        -- the version a later load replaced, as the loader kept it (NULL while the row was never
+        -- replaced), cleaned like the columns above; dim_organizations subtracts its contribution
+        _previous_organization_id,
+        _previous_status,
+        {{ to_usd('_previous_amount', '_previous_fx_rate') }} as _previous_amount_usd,
+        cast(
+            {{ utc_date(normalize_utc_timestamp('_previous_created_at')) }} as {{ dbt.type_string() }}
+        ) as _previous_created_date,
+        _previous_load_id
     from source
     {{ rows_from_new_loads() }}
 )
