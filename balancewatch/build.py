@@ -34,6 +34,10 @@ create table if not exists build_log (
 )
 """
 WarehouseSetting = str | os.PathLike[str] | Warehouse
+#: A column each incremental model gained in a later release: a warehouse built before it is
+#: rebuilt from scratch once (dbt's on_schema_change='fail' would stop every incremental build).
+LATER_MODEL_COLUMNS = {"stg_invoices": "_previous_amount_usd",
+                       "dim_organizations": "_balance_micros"}
 
 
 def missing_raw_tables(warehouse: WarehouseSetting) -> list[str]:
@@ -143,6 +147,11 @@ def build(
             file=sys.stderr,
         )
         return exit_codes.BAD_INPUT
+    older = [] if full_refresh or select else _built_by_an_older_release(warehouse)
+    if older:
+        print(f"build: {', '.join(older)} predate this release's columns: rebuilding every model "
+              "from scratch once (as --full-refresh does)")
+        full_refresh = True
     args = ["build"]
     if full_refresh:
         args.append("--full-refresh")
@@ -155,6 +164,14 @@ def build(
     if status == exit_codes.OK:
         _record_build(warehouse, newest_load, full_refresh)
     return status
+
+
+def _built_by_an_older_release(warehouse: WarehouseSetting) -> list[str]:
+    """The models of ``warehouse`` that lack a column of :data:`LATER_MODEL_COLUMNS`."""
+    with parse(warehouse).connection(read_only=True) as conn:
+        names = conn.table_names()
+        return [table for table, column in LATER_MODEL_COLUMNS.items()
+                if table in names and column not in conn.column_names(table)]
 
 
 def _newest_load(warehouse: WarehouseSetting) -> int:
