@@ -9,10 +9,14 @@ PRESET ?= full
 ENGINES_PRESET ?= small
 BENCH_OUT ?= bench/out
 ARGS ?=
+SPARK_PORT ?= 10000
+SPARK_DIR ?= warehouse/spark
 BW := $(VENV)/bin/balancewatch
 STAMP := $(VENV)/.installed
+SPARK_STAMP := $(VENV)/.installed-spark
 
-.PHONY: pipeline test load build monitor lint clean venv system-packages postgres slack-demo bench gx
+.PHONY: pipeline test load build monitor lint clean venv system-packages postgres slack-demo bench gx \
+	spark spark-stop
 
 # The virtualenv is (re)built on first use and whenever pyproject.toml changes.
 $(STAMP): pyproject.toml
@@ -31,6 +35,22 @@ $(DOCS_ASSETS): $(STAMP) monitors/docs/assets.lock.json
 	@touch $@
 
 venv: $(STAMP) $(DOCS_ASSETS)
+
+# The Spark extra (dbt-spark, pyspark, pyarrow): only `make spark` and `make test` install it.
+$(SPARK_STAMP): $(STAMP)
+	@echo "installing the Spark extra into $(VENV) (pyspark is a large package: about a minute)..."
+	$(VENV)/bin/pip install --quiet -e '.[dev,spark]'
+	@touch $@
+
+# A local Spark Thrift Server on 127.0.0.1:$(SPARK_PORT) (metastore and tables in $(SPARK_DIR));
+# prints the WAREHOUSE=spark://... setting. `make spark-stop` stops it.
+spark: $(SPARK_STAMP)
+	$(VENV)/bin/python -m balancewatch.spark_server start --port $(SPARK_PORT) --dir $(SPARK_DIR)
+
+spark-stop:
+	@if [ -x $(VENV)/bin/python ]; then \
+		$(VENV)/bin/python -m balancewatch.spark_server stop --port $(SPARK_PORT) --dir $(SPARK_DIR); \
+	else echo "no virtualenv: no Spark Thrift Server was started from here"; fi
 
 pipeline: $(STAMP) $(DOCS_ASSETS)
 	$(BW) run $(DATA_DIR) --warehouse $(WAREHOUSE) $(ARGS)
