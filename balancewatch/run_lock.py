@@ -7,6 +7,9 @@
   feeds the message.
 * PostgreSQL: a session advisory lock on its own connection, which the server drops when that
   connection ends (a killed run's session included).
+* Spark: no locks in the engine; the same file lock as SQLite, named after the warehouse's URL,
+  so runs from one machine (one scheduler) never overlap. Schedulers on several machines sharing
+  one Spark database need a lock of their own (the README says so).
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from balancewatch.clock import utc_now
-from balancewatch.warehouse import SQLITE, Warehouse, _server
+from balancewatch.warehouse import POSTGRES, Warehouse, _server
 
 DEFAULT_WAIT_SECONDS = 60.0
 _ADVISORY_KEY = "balancewatch.run"
@@ -35,17 +38,17 @@ class Busy(Exception):
 def run_lock(warehouse: Warehouse, wait_seconds: float = DEFAULT_WAIT_SECONDS,
              *, poll: float = 0.2) -> Iterator[None]:
     """Hold the warehouse's run lock for the block; raise :class:`Busy` after ``wait_seconds``."""
-    if warehouse.kind == SQLITE:
-        with _file_lock(warehouse, wait_seconds, poll):
+    if warehouse.kind == POSTGRES:
+        with _advisory_lock(warehouse, wait_seconds, poll):
             yield
     else:
-        with _advisory_lock(warehouse, wait_seconds, poll):
+        with _file_lock(warehouse, wait_seconds, poll):
             yield
 
 
 def lock_path(warehouse: Warehouse) -> Path:
-    """The lock file of a SQLite warehouse (one per absolute path)."""
-    digest = hashlib.sha256(str(warehouse.path).encode()).hexdigest()[:20]
+    """The lock file of a SQLite or Spark warehouse (one per absolute path / URL)."""
+    digest = hashlib.sha256(warehouse.location().encode()).hexdigest()[:20]
     return Path(tempfile.gettempdir()) / "balancewatch-locks" / f"{digest}.lock"
 
 

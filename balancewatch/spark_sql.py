@@ -68,12 +68,14 @@ def render(sql: str, params: Sequence[Any] | None) -> str:
 
 
 def short_message(exc: BaseException) -> str:
-    """The first line of Spark's error message (not the Java stack trace)."""
+    """Spark's error message without the Java stack trace (a syntax error keeps its position)."""
     status = getattr(exc.args[0], "status", None) if exc.args else None
     message = getattr(status, "errorMessage", None) or str(exc)
     message = message.removeprefix("Error running query: ")
-    first = message.strip().splitlines()[0] if message.strip() else type(exc).__name__
-    return first[:500]
+    lines = [line.strip() for line in message.splitlines() if line.strip()]
+    if not lines:
+        return type(exc).__name__
+    return " ".join(lines[:2] if "PARSE_SYNTAX_ERROR" in lines[0] else lines[:1])[:500]
 
 
 class SparkConnection:

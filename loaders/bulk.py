@@ -1,4 +1,4 @@
-"""Each engine's fast path for writing typed rows into a raw table, behind one function.
+"""Each engine's fast path for writing typed rows into a raw table, behind one :class:`Writer`.
 
 Both paths give the same result: an empty table gets a plain insert; otherwise rows are upserted
 by key, a row of an earlier load is replaced, and a second row with the same key in the *same* load
@@ -9,18 +9,76 @@ across the files of one delivery). A key repeated where the engine refuses it ra
 * SQLite: ``executemany`` of the spec's insert/upsert (the driver's fastest path).
 * PostgreSQL: ``COPY`` into a temporary staging table, then one ``insert ... select`` from it
   (``on conflict (key) do update ... where target._load_id is distinct from excluded._load_id``).
+* Spark: parquet files staged first, merged by key once the whole delivery checked out
+  (:mod:`loaders.spark_bulk`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
-from balancewatch.warehouse import POSTGRES, SCHEMA, SQLITE, Connection
+from balancewatch.warehouse import POSTGRES, SCHEMA, SPARK, SQLITE, Connection
 from loaders.schema import TABLES, TableSpec, load_log_sql
+
+LOAD_LOG_COLUMNS = ("load_id", "file_name", "sha256", "table_name", "rows_read", "rows_inserted",
+                    "rows_updated", "loaded_at", "seconds")
 
 
 class DuplicateKey(Exception):
     """The engine refused a key given twice in what was written."""
+
+
+class Writer:
+    """A delivery's writes on one connection: rows per file, ``load_log`` rows, then
+    :meth:`finish` (before the commit). SQLite and PostgreSQL write inside the delivery's
+    transaction; Spark stages and merges at :meth:`finish`."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.spark = None
+        if conn.kind == SPARK:
+            from loaders.spark_bulk import SparkDelivery, create_sql
+
+            for spec in TABLES:
+                conn.execute(create_sql(spec))
+                conn.add_missing_columns(spec.name, spec.previous_columns(SPARK))
+            conn.execute(load_log_sql(SPARK))
+            self.spark = SparkDelivery(conn)
+        else:
+            start(conn)
+
+    def write_rows(self, spec: TableSpec, rows: Iterable[tuple[object, ...]]) -> tuple[int, int]:
+        """Write one file's rows (spec column order + load id); returns (inserted, updated)."""
+        if self.spark is not None:
+            return self.spark.write_rows(spec, rows)
+        before = self.conn.scalar(f"select count(*) from {spec.name}")
+        written = write_rows(self.conn, spec, rows, into_empty=before == 0)
+        inserted = self.conn.scalar(f"select count(*) from {spec.name}") - before
+        return inserted, written - inserted
+
+    def log_file(self, values: tuple[Any, ...]) -> None:
+        """One ``load_log`` row (values in :data:`LOAD_LOG_COLUMNS` order)."""
+        if self.spark is not None:
+            self.spark.log_file(values)
+            return
+        placeholders = ", ".join("?" for _ in LOAD_LOG_COLUMNS)
+        self.conn.execute(
+            f"insert into load_log ({', '.join(LOAD_LOG_COLUMNS)}) values ({placeholders})",
+            values,
+        )
+
+    def finish(self) -> None:
+        """Everything checked: index (SQLite, PostgreSQL) or merge (Spark) the raw tables."""
+        if self.spark is not None:
+            self.spark.finish(TABLES)
+        else:
+            finish(self.conn)
+
+    def close(self) -> None:
+        """Remove what the delivery staged (Spark)."""
+        if self.spark is not None:
+            self.spark.close()
 
 
 def start(conn: Connection) -> None:

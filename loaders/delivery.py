@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from balancewatch.warehouse import Connection, Warehouse, parse
-from loaders.bulk import DuplicateKey, finish, start, write_rows
+from loaders.bulk import DuplicateKey, Writer
 from loaders.duplicates import find_repeated_keys
 from loaders.errors import DeliveryRejected, ProblemCollector, ValueProblem
 from loaders.reader import ReadCount, read_rows
@@ -108,12 +108,8 @@ def _loaded_hashes(conn: Connection) -> set[str]:
     return {row[0] for row in conn.execute("select sha256 from load_log")}
 
 
-def _count(conn: Connection, table: str) -> int:
-    return conn.scalar(f"select count(*) from {table}")
-
-
 def _load_file(
-    conn: Connection,
+    writer: Writer,
     item: DeliveryFile,
     load_id: int,
     problems: ProblemCollector,
@@ -121,8 +117,6 @@ def _load_file(
 ) -> tuple[int, int, int, float]:
     """Upsert one file; returns rows read, inserted, updated and seconds."""
     started = time.perf_counter()
-    table = item.spec.name
-    before_rows = _count(conn, table)
     count = ReadCount()
     progress = show_progress and item.path.stat().st_size >= LARGE_FILE_BYTES
     rows = read_rows(
@@ -131,15 +125,14 @@ def _load_file(
     # Into an empty table a plain insert is faster; a key repeated in the delivery then fails the
     # unique key, and the delivery is rejected with the repeated keys' lines.
     try:
-        written = write_rows(conn, item.spec, rows, into_empty=before_rows == 0)
+        inserted, updated = writer.write_rows(item.spec, rows)
     except DuplicateKey:
         find_repeated_keys([item.path], item.spec).raise_if_any()
         raise
     if problems:
         return count.rows, 0, 0, 0.0
-    inserted = _count(conn, table) - before_rows
     seconds = time.perf_counter() - started
-    return count.rows, inserted, written - inserted, seconds
+    return count.rows, inserted, updated, seconds
 
 
 def load_delivery(
@@ -195,14 +188,14 @@ def _load_in_transaction(
     if not pending:
         return report
 
-    start(conn)
+    writer = Writer(conn)
     try:
         load_id = conn.scalar("select coalesce(max(load_id), 0) + 1 from load_log")
         problems = ProblemCollector()
         loaded_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
         for item in pending:
             read, inserted, updated, seconds = _load_file(
-                conn, item, load_id, problems, show_progress
+                writer, item, load_id, problems, show_progress
             )
             summary = report.tables[item.spec.name]
             summary.files_loaded += 1
@@ -210,28 +203,17 @@ def _load_in_transaction(
             summary.rows_inserted += inserted
             summary.rows_updated += updated
             summary.seconds += seconds
-            conn.execute(
-                "insert into load_log (load_id, file_name, sha256, table_name, rows_read, "
-                "rows_inserted, rows_updated, loaded_at, seconds) values (?,?,?,?,?,?,?,?,?)",
-                (
-                    load_id,
-                    item.path.name,
-                    item.sha256,
-                    item.spec.name,
-                    read,
-                    inserted,
-                    updated,
-                    loaded_at,
-                    round(seconds, 3),
-                ),
-            )
+            writer.log_file((load_id, item.path.name, item.sha256, item.spec.name, read,
+                             inserted, updated, loaded_at, round(seconds, 3)))
         problems.raise_if_any()
         _reject_repeated_keys(pending, report)
-        finish(conn)
+        writer.finish()
         conn.commit()
     except BaseException:
         conn.rollback()
         raise
+    finally:
+        writer.close()
     report.load_id = load_id
     return report
 

@@ -157,6 +157,7 @@ TABLES: tuple[TableSpec, ...] = (ORGANIZATIONS, INVOICES)
 SQL_TYPES: dict[str, dict[str, str]] = {
     "sqlite": {},
     "postgres": {"real": "double precision"},
+    "spark": {"real": "double", "text": "string", "integer": "int"},
 }
 # load_log's surrogate key: SQLite's rowid alias numbers rows by itself; PostgreSQL needs identity.
 _FILE_ID = {
@@ -180,8 +181,19 @@ create table if not exists load_log (
 """
 
 
+_SPARK_LOAD_LOG_SQL = """
+create table if not exists load_log (
+    file_id bigint, load_id int, file_name string, sha256 string, table_name string,
+    rows_read bigint, rows_inserted bigint, rows_updated bigint, loaded_at string, seconds double
+) using parquet
+"""
+
+
 def load_log_sql(kind: str = "sqlite") -> str:
-    """``create table if not exists load_log`` for the engine ``kind``."""
+    """``create table if not exists load_log`` for the engine ``kind`` (on Spark without keys or
+    NOT NULL: the loader numbers ``file_id`` itself)."""
+    if kind == "spark":
+        return _SPARK_LOAD_LOG_SQL
     return _LOAD_LOG_SQL.format(file_id=_FILE_ID[kind], real=SQL_TYPES[kind].get("real", "real"))
 
 

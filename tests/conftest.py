@@ -1,11 +1,14 @@
-"""Shared fixtures: a fresh warehouse per test, on SQLite or on PostgreSQL.
+"""Shared fixtures: a fresh warehouse per test, on SQLite, PostgreSQL or Spark.
 
 End-to-end tests take the ``engine`` fixture (or ``module_engine`` for module-scoped set-ups) and
-run once per engine. A PostgreSQL warehouse is a database of its own, ``bw_test_<random>``, created
-for the test and dropped afterwards, on the server ``$BALANCEWATCH_TEST_POSTGRES`` (default
-``postgresql://postgres@127.0.0.1:5432``). A server that cannot be reached is a test failure, not a
-skip: CI must prove both engines. ``BALANCEWATCH_TEST_ENGINES=sqlite`` runs SQLite only (local
-work without a server).
+run once per engine: SQLite and PostgreSQL always, Spark too in modules (or tests) marked
+``pytest.mark.spark``. A PostgreSQL or Spark warehouse is a database of its own,
+``bw_test_<random>``, created for the test and dropped afterwards. PostgreSQL: the server
+``$BALANCEWATCH_TEST_POSTGRES`` (default ``postgresql://postgres@127.0.0.1:5432``). Spark: one local
+Thrift Server for the whole session, started by the first Spark test in a temporary folder on a
+free port and stopped at the end (``$BALANCEWATCH_TEST_SPARK=spark://host:port`` uses a running
+one instead). A server that cannot be reached or started is a test failure, not a skip: CI must
+prove every engine. ``BALANCEWATCH_TEST_ENGINES=sqlite`` (or ``sqlite,postgres``) runs only those.
 """
 
 from __future__ import annotations
@@ -13,19 +16,69 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
+import socket
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
-from balancewatch.warehouse import POSTGRES, SQLITE, Warehouse, WarehouseError, parse
+from balancewatch.warehouse import POSTGRES, SPARK, SQLITE, Warehouse, WarehouseError, parse
 from tests.slack_server import FakeSlack
 
 SERVER = os.environ.get("BALANCEWATCH_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432")
 ENGINES = tuple(
-    e.strip() for e in os.environ.get("BALANCEWATCH_TEST_ENGINES", "sqlite,postgres").split(",")
+    e.strip()
+    for e in os.environ.get("BALANCEWATCH_TEST_ENGINES", "sqlite,postgres,spark").split(",")
 )
+_spark: dict[str, object] = {}
+
+
+def spark_server_url() -> str:
+    """``spark://127.0.0.1:PORT`` of the session's Spark Thrift Server (started on first use)."""
+    if os.environ.get("BALANCEWATCH_TEST_SPARK"):
+        return os.environ["BALANCEWATCH_TEST_SPARK"].rstrip("/")
+    if "url" not in _spark:
+        from balancewatch.spark_server import SparkServer, SparkServerError
+
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        server = SparkServer(Path(tempfile.mkdtemp(prefix="balancewatch-test-spark-")), port)
+        _spark["server"] = server
+        try:
+            server.start()
+        except SparkServerError as exc:
+            pytest.fail(f"could not start the test Spark Thrift Server: {exc}")
+        _spark["url"] = f"spark://127.0.0.1:{port}"
+    return str(_spark["url"])
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _stop_test_spark_server() -> Iterator[None]:
+    """Stop the session's Spark Thrift Server (if a test started one) and remove its folder."""
+    yield
+    server = _spark.get("server")
+    if server is not None:
+        from balancewatch.spark_server import SparkServer
+
+        assert isinstance(server, SparkServer)
+        server.stop()
+        shutil.rmtree(server.folder, ignore_errors=True)
+
+
+def _engines(marked_spark: bool) -> list[str]:
+    wanted = (SQLITE, POSTGRES, SPARK) if marked_spark else (SQLITE, POSTGRES)
+    return [e for e in wanted if e in ENGINES]
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """``engine`` / ``module_engine``: each engine in turn (Spark only where marked ``spark``)."""
+    spark = metafunc.definition.get_closest_marker("spark") is not None
+    for name, scope in (("engine", "function"), ("module_engine", "module")):
+        if name in metafunc.fixturenames:
+            metafunc.parametrize(name, _engines(spark), indirect=True, scope=scope)
 
 
 @pytest.fixture
@@ -41,11 +94,12 @@ def fresh_warehouse(kind: str, folder: Path) -> Iterator[Warehouse]:
     if kind == SQLITE:
         yield parse(folder / "warehouse" / "test.db")
         return
-    database = parse(f"{SERVER.rstrip('/')}/bw_test_{secrets.token_hex(6)}")
+    server = spark_server_url() if kind == SPARK else SERVER.rstrip("/")
+    database = parse(f"{server}/bw_test_{secrets.token_hex(6)}")
     try:
         database.exists()
     except WarehouseError as exc:
-        pytest.fail(f"PostgreSQL test server unreachable ({exc}); start it, or set "
+        pytest.fail(f"{kind} test server unreachable ({exc}); start it, or set "
                     "BALANCEWATCH_TEST_ENGINES=sqlite to test SQLite only")
     from balancewatch.settings import DOCS_DIR_ENV
 
@@ -74,13 +128,13 @@ def copied_warehouse(source: Warehouse, folder: Path) -> Iterator[Warehouse]:
         yield copy
 
 
-@pytest.fixture(params=[e for e in (SQLITE, POSTGRES) if e in ENGINES])
+@pytest.fixture
 def engine(request: pytest.FixtureRequest) -> str:
-    """Each engine in turn: ``sqlite``, ``postgres``."""
+    """Each engine in turn: ``sqlite``, ``postgres`` (and ``spark``; see pytest_generate_tests)."""
     return request.param
 
 
-@pytest.fixture(scope="module", params=[e for e in (SQLITE, POSTGRES) if e in ENGINES])
+@pytest.fixture(scope="module")
 def module_engine(request: pytest.FixtureRequest) -> str:
     """Each engine in turn, for module-scoped set-ups (built once per engine)."""
     return request.param

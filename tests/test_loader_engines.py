@@ -1,12 +1,14 @@
-"""The loader's contract on both engines: the same upsert, skip-if-loaded and rejections.
+"""The loader's contract on every engine: the same upsert, skip-if-loaded and rejections.
 
 On PostgreSQL the fast path is COPY into a staging table plus one ``insert ... on conflict``; on
-SQLite it is ``executemany``. "The warehouse was not changed" is compared as table contents
-(every row of every table), which on PostgreSQL proves the transaction was rolled back.
+SQLite it is ``executemany``; on Spark, staged parquet merged by ``insert overwrite``.
+"The warehouse was not changed" is compared as table contents (every row of every table), which
+on PostgreSQL proves the transaction was rolled back and on Spark that nothing was merged.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,8 +16,11 @@ import pytest
 from balancewatch.cli import main
 from balancewatch.warehouse import Warehouse
 from loaders import load_delivery
+from tests.conftest import fresh_warehouse
 from tests.deel_csv import INVOICE_HEADER, csv_text, invoice, organization, write_delivery
 from tests.test_loader_rejects import CASES, invoices_file
+
+pytestmark = pytest.mark.spark
 
 
 def rows(warehouse: Warehouse, sql: str) -> list[tuple]:
@@ -39,12 +44,15 @@ def contents(warehouse: Warehouse) -> dict[str, list[tuple]]:
         conn.close()
 
 
-@pytest.fixture
-def loaded(tmp_path: Path, engine_warehouse: Warehouse) -> Warehouse:
-    """A warehouse holding a first, good delivery."""
-    good = write_delivery(tmp_path / "good", [organization()], [invoice(INVOICE_ID="1")])
-    load_delivery(good, engine_warehouse)
-    return engine_warehouse
+@pytest.fixture(scope="module")
+def loaded(module_engine: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Warehouse]:
+    """A warehouse holding a first, good delivery, shared by the module's rejection tests (each
+    checks that its rejected delivery left every table as it found it)."""
+    root = tmp_path_factory.mktemp(f"loaded-{module_engine}")
+    with fresh_warehouse(module_engine, root) as warehouse:
+        good = write_delivery(root / "good", [organization()], [invoice(INVOICE_ID="1")])
+        load_delivery(good, warehouse)
+        yield warehouse
 
 
 def reject(directory: Path, warehouse: Warehouse, capsys: pytest.CaptureFixture[str]) -> list[str]:
