@@ -71,11 +71,12 @@ gx: $(STAMP)
 system-packages:
 	@bash scripts/ensure-system-packages.sh
 
-# The end-to-end tests run on SQLite and on PostgreSQL (BALANCEWATCH_TEST_ENGINES=sqlite: SQLite only).
+# The end-to-end tests run on SQLite and PostgreSQL, and those marked `spark` on a local Spark Thrift
+# Server the tests start (Java 17; BALANCEWATCH_TEST_ENGINES=sqlite: SQLite only).
 postgres:
 	@bash scripts/ensure-postgres.sh
 
-test: $(STAMP) $(DOCS_ASSETS) system-packages postgres
+test: $(STAMP) $(SPARK_STAMP) $(DOCS_ASSETS) system-packages postgres
 	$(VENV)/bin/pytest
 
 # Benchmark: generate a preset's data, run every stage, compare with the sqlite3 floor.
