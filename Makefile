@@ -7,6 +7,7 @@ WAREHOUSE ?= warehouse/balancewatch.db
 SLACK_DEMO_PORT ?= 8765
 PRESET ?= full
 ENGINES_PRESET ?= small
+BENCH_ENGINES ?= sqlite,postgres,spark
 BENCH_OUT ?= bench/out
 ARGS ?=
 SPARK_PORT ?= 10000
@@ -80,8 +81,9 @@ test: $(STAMP) $(SPARK_STAMP) $(DOCS_ASSETS) system-packages postgres
 	$(VENV)/bin/pytest
 
 # Benchmark: generate a preset's data, run every stage, compare with the sqlite3 floor.
-bench: $(STAMP) system-packages postgres
-	$(VENV)/bin/python -m bench --preset $(PRESET) --out $(BENCH_OUT) --engines-preset $(ENGINES_PRESET)
+bench: $(STAMP) $(SPARK_STAMP) system-packages postgres
+	$(VENV)/bin/python -m bench --preset $(PRESET) --out $(BENCH_OUT) \
+		--engines-preset $(ENGINES_PRESET) --engines $(BENCH_ENGINES)
 
 # A local Slack-API-compatible server that prints every digest it receives (for demos).
 slack-demo: $(STAMP)

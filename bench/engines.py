@@ -1,10 +1,13 @@
-"""SQLite and PostgreSQL side by side: the same preset's cold stages, day +1, day +2 and a run with
-nothing new, on each engine, measured the same way (one process per stage, ``balancewatch run``
-for the follow-ups, ``make pipeline`` for nothing new)."""
+"""SQLite, PostgreSQL and Spark side by side: the same preset's cold stages, day +1, day +2 and a
+run with nothing new, on each engine, measured the same way (one process per stage,
+``balancewatch run`` for the follow-ups, ``make pipeline`` for nothing new). Spark runs on a local
+Thrift Server the bench starts in its work folder, and also gets its own floor: the floor's
+statements run by Spark itself (:mod:`bench.spark_floor`)."""
 
 from __future__ import annotations
 
 import os
+import socket
 from pathlib import Path
 
 from bench.data import Delivery
@@ -13,17 +16,32 @@ from bench.report import incremental_record, measured_record, stage_record
 
 #: The PostgreSQL database the bench creates and drops (on the server CONTRACT.md names).
 PG_URL = os.environ.get("BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/balancewatch_bench")
+ENGINES = ("sqlite", "postgres", "spark")
+
+
+def start_spark(work: Path):  # noqa: ANN201 - a balancewatch.spark_server.SparkServer
+    """A local Spark Thrift Server for the bench, on a free port (stop it when done)."""
+    from balancewatch.spark_server import SparkServer
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = SparkServer(work / "spark", port)
+    server.start()
+    return server
 
 
 def measure_engine(
     engine: str, deliveries: tuple[Delivery, Delivery, Delivery], work: Path,
-    available: dict[str, bool],
+    available: dict[str, bool], spark_url: str | None = None,
 ) -> dict:
     """Every measurement of one engine on a fresh warehouse (dropped afterwards)."""
     from balancewatch.warehouse import parse
 
     base, day1, day2 = deliveries
-    warehouse = parse(PG_URL if engine == "postgres" else str(work / f"{engine}.db"))
+    location = {"postgres": PG_URL, "spark": f"{spark_url}/balancewatch_bench"}.get(
+        engine, str(work / f"{engine}.db"))
+    warehouse = parse(location)
     warehouse.drop()
     logs = work / f"logs-{engine}"
     env = stage_env(warehouse.location(), work / f"dbt-{engine}")
@@ -42,6 +60,10 @@ def measure_engine(
                                                                  delivery.organization_rows})
             record["nothing_new"] = measured_record(run_make_pipeline(
                 day2.directory, warehouse.location(), logs / "nothing_new.log", env))
+        if engine == "spark" and spark_url is not None:
+            from bench.spark_floor import measure_spark_floor
+
+            record["floor"] = measure_spark_floor(base.directory, spark_url)
         return record
     finally:
         warehouse.drop()
@@ -59,8 +81,21 @@ def side_by_side_lines(preset: str, engines: list[dict]) -> list[str]:
         found = [s for s in record["stages"] if s["stage"] == name]
         return seconds(found[0], "seconds") if found else "-"
 
+    def floor(record: dict) -> str:
+        steps = record.get("floor") or {}
+        return f"{sum(s['seconds'] for s in steps.values()):,.2f} s" if steps else "-"
+
+    def over_floor(record: dict) -> str:
+        steps = record.get("floor") or {}
+        cold = [s.get("seconds") for s in record["stages"]]
+        if not steps or not cold or None in cold:
+            return "-"
+        return f"{sum(cold) / sum(s['seconds'] for s in steps.values()):.2f}x"
+
     rows = [(f"{name} (cold)", [stage(e, name) for e in engines])
             for name in ("load", "build", "monitor")]
+    rows += [("engine's own floor (spark: its SQL)", [floor(e) for e in engines]),
+             ("cold pipeline / that floor", [over_floor(e) for e in engines])]
     rows += [(label, [seconds(e, key, "seconds") for e in engines])
              for label, key in (("day +1 via `balancewatch run`", "day1"),
                                 ("day +2 via `balancewatch run`", "day2"),

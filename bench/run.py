@@ -22,7 +22,7 @@ from pathlib import Path
 
 from bench import report as rep
 from bench.data import Delivery, ensure_delivery
-from bench.engines import measure_engine, side_by_side_lines
+from bench.engines import ENGINES, measure_engine, side_by_side_lines, start_spark
 from bench.floor import FloorUnavailable, measure_floor, sqlite3_shell
 from bench.pipeline import (
     SAMPLE_DIR,
@@ -64,7 +64,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--engines-preset", choices=[*PRESETS, "none"], default="small",
-        help="the preset SQLite and PostgreSQL are also measured on, side by side (default small)",
+        help="the preset the engines are also measured on, side by side (default small)",
+    )
+    parser.add_argument(
+        "--engines", default=",".join(ENGINES),
+        help=f"which engines, comma-separated (default {','.join(ENGINES)})",
     )
     return parser.parse_args(argv)
 
@@ -93,8 +97,8 @@ def _fresh_work_dir(work: Path) -> None:
 
 
 def _engines(preset: BenchPreset, cache: Path, seed: int, out: Path,
-             available: dict[str, bool]) -> dict:
-    """Both engines measured on ``preset`` (a PostgreSQL failure is recorded, not raised)."""
+             available: dict[str, bool], engines: list[str]) -> dict:
+    """The engines measured on ``preset`` (a server's failure is recorded, not raised)."""
     print(f"bench: engines side by side on preset {preset.name}...", file=sys.stderr)
     deliveries = (
         ensure_delivery(cache, preset, seed),
@@ -103,17 +107,31 @@ def _engines(preset: BenchPreset, cache: Path, seed: int, out: Path,
     )
     work = out / f"work-engines-{preset.name}"
     results = []
-    for engine in ("sqlite", "postgres"):
-        try:
-            results.append(measure_engine(engine, deliveries, work, available))
-        except Exception as exc:  # noqa: BLE001 - e.g. no PostgreSQL server: say so, go on
-            results.append({"engine": engine, "error": f"{type(exc).__name__}: {exc}",
-                            "stages": []})
+    spark = None
+    try:
+        for engine in engines:
+            try:
+                if engine == "spark" and spark is None:
+                    spark = start_spark(work)
+                url = spark.url().rsplit("/", 1)[0] if spark is not None else None
+                results.append(measure_engine(engine, deliveries, work, available, url))
+            except Exception as exc:  # noqa: BLE001 - e.g. no server: say so, go on
+                results.append({"engine": engine, "error": f"{type(exc).__name__}: {exc}",
+                                "stages": []})
+    finally:
+        if spark is not None:
+            spark.stop()
     return {"preset": preset.name, "results": results}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
+    engines = [e.strip() for e in args.engines.split(",") if e.strip()]
+    unknown = sorted(set(engines) - set(ENGINES))
+    if unknown:
+        print(f"bench: unknown engine(s) {', '.join(unknown)} (known: {', '.join(ENGINES)})",
+              file=sys.stderr)
+        return 2
     preset = PRESETS[args.preset]
     out = args.out.resolve()
     cache = (args.cache or out / "data").resolve()
@@ -195,7 +213,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     if args.engines_preset != "none":
         report["engines"] = _engines(PRESETS[args.engines_preset], cache, args.seed, out,
-                                     available)
+                                     available, engines)
 
     out.mkdir(parents=True, exist_ok=True)
     path = out / f"report-{preset.name}.json"
