@@ -96,9 +96,22 @@ def _fresh_work_dir(work: Path) -> None:
     work.mkdir(parents=True, exist_ok=True)
 
 
+def _main_run_as_engine(report: dict) -> dict:
+    """The main run's SQLite measurements in the engines' record shape (same preset: measuring
+    SQLite again would repeat the same runs)."""
+    inc = report["incremental"]
+    return {
+        "engine": "sqlite", "warehouse": "the main run's", "stages": report["stages"],
+        "day1": inc["before"],
+        "day2": {k: v for k, v in inc.items() if k not in ("before", "nothing_new", "sample")},
+        "nothing_new": inc.get("nothing_new"),
+    }
+
+
 def _engines(preset: BenchPreset, cache: Path, seed: int, out: Path,
-             available: dict[str, bool], engines: list[str]) -> dict:
-    """The engines measured on ``preset`` (a server's failure is recorded, not raised)."""
+             available: dict[str, bool], engines: list[str], measured: dict[str, dict]) -> dict:
+    """The engines measured on ``preset`` (a server's failure is recorded, not raised);
+    ``measured``: records already taken (the main run's SQLite on the same preset)."""
     print(f"bench: engines side by side on preset {preset.name}...", file=sys.stderr)
     deliveries = (
         ensure_delivery(cache, preset, seed),
@@ -110,6 +123,9 @@ def _engines(preset: BenchPreset, cache: Path, seed: int, out: Path,
     spark = None
     try:
         for engine in engines:
+            if engine in measured:
+                results.append(measured[engine])
+                continue
             try:
                 if engine == "spark" and spark is None:
                     spark = start_spark(work)
@@ -212,8 +228,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     report["targets"] = rep.judge_targets(preset.name, summary, inc_record)
 
     if args.engines_preset != "none":
+        same = args.engines_preset == args.preset and incremental is not None
+        measured = {"sqlite": _main_run_as_engine(report)} if same else {}
         report["engines"] = _engines(PRESETS[args.engines_preset], cache, args.seed, out,
-                                     available, engines)
+                                     available, engines, measured)
 
     out.mkdir(parents=True, exist_ok=True)
     path = out / f"report-{preset.name}.json"
