@@ -12,6 +12,11 @@ One transaction per run, after the checkpoints, only when no critical check fail
 
 After a critical failure nothing is recorded and the watermark stays, so the same days (and the
 same restated tails) are evaluated again once the data is fixed.
+
+Spark has no transactions: there the writes are ordered so that a run stopped half-way is
+repaired by the next one, which evaluates the same window again (the watermark moves last): the
+evidence first (recomputed for the swings still new), then the alerts (one row per key: an
+existing key is skipped, guarded updates apply once), then the watermark.
 """
 
 from __future__ import annotations
@@ -149,12 +154,12 @@ def record_swings(
                 and evaluation.scope.reevaluates(key[0], key[1], evaluation.evaluate_from)]
         resolved = [_resolution(conn, key, stored[key].message_ts, evaluation) for key in gone]
         muted = {org: m.reason for org, m in operations.active_mutes(conn).items()}
+        causes.record_evidence(conn, [*new, *reopened, *changed],
+                               evaluation.scope.checked_load_id)
         inserted = alert_records.insert_alerts(conn, new, muted=muted)
         alert_records.reopen(conn, reopened)
         alert_records.update_figures(conn, changed)
         alert_records.resolve(conn, resolved, {k for k in gone if stored[k].sent})
-        causes.record_evidence(conn, [*new, *reopened, *changed],
-                               evaluation.scope.checked_load_id)
         if evaluation.as_of is not None:
             watermark.advance_watermark(conn, evaluation.as_of, evaluation.evaluate_from)
         swings = causes.with_causes(conn, swings)
