@@ -129,7 +129,7 @@ def update(conn: Connection, table: StateTable, set_: Mapping[str, str],
            rows: Iterable[Row] | None = None, *, where: str = "") -> int:
     """``update table set <col> = <expr>, ... where <key> = ? ... and (where)`` per row of
     ``rows``: (the ``?`` of ``set_``, the key, the ``?`` of ``where``); ``rows`` None: every row.
-    Returns how many rows changed."""
+    Returns how many rows changed (-1 on Spark for every row: not counted)."""
     keyed = rows is not None
     rows = [tuple(r) for r in rows] if keyed else [()]
     if keyed and not rows:
@@ -259,7 +259,8 @@ def _spark_update(conn: Connection, table: StateTable, set_: Mapping[str, str],
     else:  # u(p<set params>, k<key>, p<where params>), one row per key
         names = [f"p{i}" for i in range(n)] + [f"k{i}" for i in range(width)]
         names += [f"p{i}" for i in range(n + width, end)]
-        rows = _last_per_key(rows, list(range(n, n + len(table.key))), first=False)
+        # a repeated key: SQLite applies each row in turn, so a guarded update keeps the first
+        rows = _last_per_key(rows, list(range(n, n + width)), first=bool(where))
         cte, params = _values("u", names, rows)
         on = " and ".join(f"{table.name}.{k} = u.k{i}" for i, k in enumerate(table.key))
         hit = f"u.k0 is not null and ({guard})"
@@ -283,6 +284,8 @@ def _spark_update(conn: Connection, table: StateTable, set_: Mapping[str, str],
 def _spark_replace(conn: Connection, table: StateTable, by: Sequence[str], keys: list[tuple],
                    columns: Sequence[str], rows: list[tuple]) -> int:
     p = table.partition
+    if p is None or p not in by:
+        raise ValueError(f"{table.name}: rows are replaced by columns that include {p}")
     touched_values = [k[list(by).index(p)] for k in keys]
     touched_values += [r[list(columns).index(p)] for r in rows]
     if not touched_values:
