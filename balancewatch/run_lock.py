@@ -133,6 +133,7 @@ def _view_lock(warehouse: Warehouse, wait_seconds: float, poll: float) -> Iterat
     view = lock_view(warehouse)
     me = f"pid {os.getpid()} host {socket.gethostname()} since {utc_now()} on {warehouse}"
     conn = SparkConnection(_raw(warehouse, None), "default")
+    renamed: list[str] = []  # stale views this run renamed: dropped when it is done
     try:
         started = time.monotonic()
         while True:
@@ -148,6 +149,7 @@ def _view_lock(warehouse: Warehouse, wait_seconds: float, poll: float) -> Iterat
                 stale = f"{view}_stale_{hashlib.sha256(holder.encode()).hexdigest()[:12]}"
                 try:  # only one waiting run can rename the stale view to this name
                     conn.execute(f"alter view {view} rename to {stale}")
+                    renamed.append(stale)
                 except SparkError:
                     pass
                 continue
@@ -160,6 +162,8 @@ def _view_lock(warehouse: Warehouse, wait_seconds: float, poll: float) -> Iterat
         try:
             if _owned(conn, view, me):
                 conn.execute(f"drop view if exists {view}")
+            for stale in renamed:  # kept until now: a late waiter's rename to it must fail
+                conn.execute(f"drop view if exists {stale}")
         finally:
             conn.close()
 

@@ -243,6 +243,10 @@ def test_the_run_lock_admits_one_run_and_frees_a_dead_holders(spark: Warehouse) 
                      f"'pid {dead} host {socket.gethostname()} since x on y' as holder")
     with run_lock.run_lock(spark, wait_seconds=5):  # the killed holder does not block
         pass
+    with spark.connection() as conn:  # and nothing is left behind
+        left = conn.execute(f"show views in default like "
+                            f"'balancewatch_run_lock_{spark.dbname}*'").fetchall()
+    assert left == []
 
 
 def _exited_pid() -> int:
