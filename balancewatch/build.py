@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from balancewatch import exit_codes
+from balancewatch import exit_codes, state_sql
 from balancewatch.run_log import detail
 from balancewatch.settings import DBT_DIR, export_warehouse, logs_dir_for
 from balancewatch.warehouse import DBT_TARGETS, Warehouse, parse
@@ -33,6 +33,7 @@ create table if not exists build_log (
     project_hash text              -- balancewatch.up_to_date.project_fingerprint() of the build
 )
 """
+BUILD_LOG = state_sql.StateTable("build_log", BUILD_LOG_SQL)  # append-only
 WarehouseSetting = str | os.PathLike[str] | Warehouse
 #: A column each incremental model gained in a later release: a warehouse built before it is
 #: rebuilt from scratch once (dbt's on_schema_change='fail' would stop every incremental build).
@@ -185,14 +186,13 @@ def _record_build(warehouse: WarehouseSetting, newest_load: int, full_refresh: b
     from balancewatch.up_to_date import project_fingerprint
 
     with parse(warehouse).connection() as conn, conn.transaction():
-        conn.execute(BUILD_LOG_SQL)
+        state_sql.create(conn, BUILD_LOG)
         conn.add_missing_columns("build_log", {"project_hash": "text"})
         as_of = conn.scalar("select max(balance_date) from fact_daily_balance")
-        conn.execute(
-            "insert into build_log (load_id, as_of_date, built_at, full_refresh, project_hash) "
-            "values (?, ?, ?, ?, ?)",
-            (newest_load, as_of, datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
-             int(full_refresh), project_fingerprint()),
+        state_sql.insert(
+            conn, BUILD_LOG, ("load_id", "as_of_date", "built_at", "full_refresh", "project_hash"),
+            [(newest_load, as_of, datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+              int(full_refresh), project_fingerprint())],
         )
 
 

@@ -7,9 +7,11 @@
   feeds the message.
 * PostgreSQL: a session advisory lock on its own connection, which the server drops when that
   connection ends (a killed run's session included).
-* Spark: no locks in the engine; the same file lock as SQLite, named after the warehouse's URL,
-  so runs from one machine (one scheduler) never overlap. Schedulers on several machines sharing
-  one Spark database need a lock of their own (the README says so).
+* Spark: a view ``default.balancewatch_run_lock_<database>`` whose one row names the holder. The
+  metastore creates a name once (``create view`` without ``or replace`` fails when it exists), so
+  exactly one run creates it; the holder drops it when done. Nothing drops it for a killed run:
+  a waiting run on the same host whose holder's pid is gone renames the stale view away (a rename
+  to a name of its own, so two waiting runs cannot both take it) and takes the lock.
 """
 
 from __future__ import annotations
@@ -17,14 +19,19 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import os
+import socket
 import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from balancewatch.clock import utc_now
-from balancewatch.warehouse import POSTGRES, Warehouse, _server
+from balancewatch.warehouse import SPARK, SQLITE, Warehouse, _server
+
+if TYPE_CHECKING:
+    from balancewatch.spark_sql import SparkConnection
 
 DEFAULT_WAIT_SECONDS = 60.0
 _ADVISORY_KEY = "balancewatch.run"
@@ -38,17 +45,20 @@ class Busy(Exception):
 def run_lock(warehouse: Warehouse, wait_seconds: float = DEFAULT_WAIT_SECONDS,
              *, poll: float = 0.2) -> Iterator[None]:
     """Hold the warehouse's run lock for the block; raise :class:`Busy` after ``wait_seconds``."""
-    if warehouse.kind == POSTGRES:
-        with _advisory_lock(warehouse, wait_seconds, poll):
+    if warehouse.kind == SQLITE:
+        with _file_lock(warehouse, wait_seconds, poll):
+            yield
+    elif warehouse.kind == SPARK:
+        with _view_lock(warehouse, wait_seconds, max(poll, 1.0)):
             yield
     else:
-        with _file_lock(warehouse, wait_seconds, poll):
+        with _advisory_lock(warehouse, wait_seconds, poll):
             yield
 
 
 def lock_path(warehouse: Warehouse) -> Path:
-    """The lock file of a SQLite or Spark warehouse (one per absolute path / URL)."""
-    digest = hashlib.sha256(warehouse.location().encode()).hexdigest()[:20]
+    """The lock file of a SQLite warehouse (one per absolute path)."""
+    digest = hashlib.sha256(str(warehouse.path).encode()).hexdigest()[:20]
     return Path(tempfile.gettempdir()) / "balancewatch-locks" / f"{digest}.lock"
 
 
@@ -95,3 +105,82 @@ def _advisory_lock(warehouse: Warehouse, wait_seconds: float, poll: float) -> It
                 raise Busy(f"another balancewatch run holds the run lock of {warehouse}; waited "
                            f"{wait_seconds:.0f} s (--lock-wait SECONDS to wait longer)")
         yield
+
+
+def lock_view(warehouse: Warehouse) -> str:
+    """The view that is the run lock of a Spark database (in ``default``: ours may not exist)."""
+    return f"default.balancewatch_run_lock_{warehouse.dbname}"
+
+
+def _holder_is_gone(holder: str) -> bool:
+    """Whether ``holder`` (``pid N host H ...``) is a process of this host that has exited."""
+    words = holder.split()
+    if len(words) < 4 or (words[0], words[2], words[3]) != ("pid", "host", socket.gethostname()):
+        return False
+    try:
+        os.kill(int(words[1]), 0)
+    except ProcessLookupError:
+        return True
+    except (PermissionError, ValueError):
+        return False
+    return False
+
+
+@contextmanager
+def _view_lock(warehouse: Warehouse, wait_seconds: float, poll: float) -> Iterator[None]:
+    from balancewatch.spark_sql import SparkConnection, SparkError, _raw, literal
+
+    view = lock_view(warehouse)
+    me = f"pid {os.getpid()} host {socket.gethostname()} since {utc_now()} on {warehouse}"
+    conn = SparkConnection(_raw(warehouse, None), "default")
+    renamed: list[str] = []  # stale views this run renamed: dropped when it is done
+    try:
+        started = time.monotonic()
+        while True:
+            try:
+                conn.execute(f"create view {view} as select {literal(me)} as holder")
+                break
+            except SparkError as exc:
+                if "ALREADY_EXISTS" not in str(exc):
+                    raise
+            rows = _holder(conn, view)
+            holder = rows[0][0] if rows else "unknown"
+            if rows and _holder_is_gone(holder):
+                stale = f"{view}_stale_{hashlib.sha256(holder.encode()).hexdigest()[:12]}"
+                try:  # only one waiting run can rename the stale view to this name
+                    conn.execute(f"alter view {view} rename to {stale}")
+                    renamed.append(stale)
+                except SparkError:
+                    pass
+                continue
+            if _waited(started, wait_seconds, poll):
+                raise Busy(f"another balancewatch run holds the run lock of {warehouse} "
+                           f"({holder}); waited {wait_seconds:.0f} s (--lock-wait SECONDS to "
+                           f"wait longer; drop view {view} if that run is gone)")
+        yield
+    finally:
+        try:
+            if _owned(conn, view, me):
+                conn.execute(f"drop view if exists {view}")
+            for stale in renamed:  # kept until now: a late waiter's rename to it must fail
+                conn.execute(f"drop view if exists {stale}")
+        finally:
+            conn.close()
+
+
+def _holder(conn: SparkConnection, view: str) -> list[tuple]:
+    """The lock view's row (none when it is gone)."""
+    from balancewatch.spark_sql import SparkError
+
+    try:
+        return conn.execute(f"select holder from {view}").fetchall()
+    except SparkError as exc:
+        if "NOT_FOUND" in str(exc):
+            return []
+        raise
+
+
+def _owned(conn: SparkConnection, view: str, me: str) -> bool:
+    """Whether the lock view is ours (a run that never got it must not drop another's)."""
+    rows = _holder(conn, view)
+    return bool(rows) and rows[0][0] == me

@@ -17,7 +17,9 @@ assets that read this run's scope from ``monitor_scope`` (row ``this_run``):
   evaluated on: the new days, and the restated days (late data).
 
 A run without critical failures records its newest load as ``last_passed``; a failing run does
-not, so the next run checks the same loads again. The SQL is portable (SQLite and PostgreSQL).
+not, so the next run checks the same loads again. Writes go through :mod:`balancewatch.state_sql`
+(on Spark ``monitor_scope`` is partitioned by ``scope_name``; ``monitor_scope_days`` is
+overwritten whole).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import cached_property
 
+from balancewatch import state_sql
 from balancewatch.clock import utc_now
 from balancewatch.warehouse import Connection
 
@@ -47,6 +50,9 @@ create table if not exists monitor_scope_days (
     primary key (balance_date, organization_id)
 )"""
 STAGING_TABLES = ("stg_invoices", "stg_organizations")
+SCOPE = state_sql.StateTable("monitor_scope", SCOPE_DDL, ("scope_name",), partition="scope_name")
+SCOPE_DAYS = state_sql.StateTable("monitor_scope_days", SCOPE_DAYS_DDL,
+                                  ("balance_date", "organization_id"))
 
 
 def this_run(column: str) -> str:
@@ -121,8 +127,8 @@ class Scope:
 
 
 def ensure_tables(conn: Connection) -> None:
-    conn.execute(SCOPE_DDL)
-    conn.execute(SCOPE_DAYS_DDL)
+    state_sql.create(conn, SCOPE)
+    state_sql.create(conn, SCOPE_DAYS)
 
 
 def _last_passed(conn: Connection) -> tuple[int, str | None] | None:
@@ -197,11 +203,8 @@ def plan_scope(
 def write_scope(conn: Connection, scope: Scope) -> None:
     """Store ``scope`` as ``this_run`` (what the GX query assets read); one transaction."""
     with conn.transaction():
-        conn.execute("delete from monitor_scope_days")
-        conn.executemany(
-            "insert into monitor_scope_days (balance_date, organization_id) values (?, ?)",
-            scope.restated,
-        )
+        state_sql.replace_all(conn, SCOPE_DAYS, ("balance_date", "organization_id"),
+                              scope.restated)
         _upsert(conn, THIS_RUN, scope)
 
 
@@ -212,15 +215,11 @@ def mark_passed(conn: Connection, scope: Scope) -> None:
 
 
 def _upsert(conn: Connection, name: str, scope: Scope) -> None:
-    conn.execute(
-        """
-        insert into monitor_scope (scope_name, after_load_id, through_load_id, from_date,
-            as_of_date, updated_at) values (?, ?, ?, ?, ?, ?)
-        on conflict (scope_name) do update set
-            after_load_id = excluded.after_load_id, through_load_id = excluded.through_load_id,
-            from_date = excluded.from_date, as_of_date = excluded.as_of_date,
-            updated_at = excluded.updated_at
-        """,
-        (name, scope.after_load_id, scope.through_load_id, scope.from_date, scope.as_of,
-         utc_now()),
+    state_sql.insert(
+        conn, SCOPE,
+        ("scope_name", "after_load_id", "through_load_id", "from_date", "as_of_date",
+         "updated_at"),
+        [(name, scope.after_load_id, scope.through_load_id, scope.from_date, scope.as_of,
+          utc_now())],
+        on_conflict="update",
     )

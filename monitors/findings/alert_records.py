@@ -6,8 +6,8 @@ its figures are updated (``updated_at``) while the day still swings, it is resol
 when it swings again. Slack is told at most once per event: a swing stays ``pending`` until a
 digest carrying it was accepted (then ``sent``, with the message's ``message_ts``); the resolution
 of a sent alert stays ``resolution_status = 'pending'`` until it was posted (in the thread of
-``message_ts``, or in a webhook digest). The SQL is portable (SQLite and PostgreSQL, ``?``
-parameters through :class:`~balancewatch.warehouse.Connection`).
+``message_ts``, or in a webhook digest). Writes go through :mod:`balancewatch.state_sql` (plain
+SQL on SQLite and PostgreSQL; one partition rewrite per write on Spark, partitioned by ``rule``).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from balancewatch import state_sql
 from balancewatch.clock import utc_now
 from balancewatch.warehouse import Connection
 from monitors.findings.results import LATE_DATA, Resolution, SwingAlert
@@ -67,11 +68,15 @@ LATER_COLUMNS = {
     "muted_reason": "text",
 }
 _FIGURES = "previous_balance_usd, balance_usd, change_usd, change_pct"
+ALERTS = state_sql.StateTable("balance_alerts", ALERTS_DDL,
+                              ("organization_id", "balance_date", "rule"), partition="rule")
+_NEW_FIGURES = {"previous_balance_usd": "?", "balance_usd": "?", "change_usd": "?",
+                "change_pct": "?", "updated_at": "?"}
 
 
 def ensure_table(conn: Connection) -> None:
     """Create ``balance_alerts`` when missing; add the columns an older one lacks."""
-    conn.execute(ALERTS_DDL)
+    state_sql.create(conn, ALERTS)
     conn.add_missing_columns("balance_alerts", LATER_COLUMNS)
 
 
@@ -112,31 +117,26 @@ def insert_alerts(conn: Connection, swings: Iterable[SwingAlert], severity: str 
     """Insert new alerts (``pending``; ``muted``: organization -> the reason of its mute);
     returns how many."""
     now, muted = utc_now(), muted or {}
-    return conn.executemany(
-        f"""
-        insert into balance_alerts (organization_id, balance_date, {_FIGURES}, rule, severity,
-            first_seen_at, delivery_status, detected_as, restated_by_load_id, muted_reason)
-        values (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?)
-        on conflict (organization_id, balance_date, rule) do nothing
-        """,
+    columns = ("organization_id", "balance_date", *_FIGURES.split(", "), "rule", "severity",
+               "first_seen_at", "delivery_status", "detected_as", "restated_by_load_id",
+               "muted_reason")
+    return state_sql.insert(
+        conn, ALERTS, columns,
         [
             (s.organization_id, s.balance_date, s.previous_balance_usd, s.balance_usd,
-             s.change_usd, s.change_pct, s.rule, severity, now, s.detected_as, s.load_id,
-             muted.get(s.organization_id))
+             s.change_usd, s.change_pct, s.rule, severity, now, PENDING, s.detected_as,
+             s.load_id, muted.get(s.organization_id))
             for s in swings
         ],
+        on_conflict="nothing",
     )
 
 
 def update_figures(conn: Connection, swings: Iterable[SwingAlert]) -> int:
     """A still-swinging day was restated: store its latest figures."""
     now = utc_now()
-    return conn.executemany(
-        """
-        update balance_alerts set previous_balance_usd = ?, balance_usd = ?, change_usd = ?,
-            change_pct = ?, updated_at = ?, restated_by_load_id = coalesce(?, restated_by_load_id)
-        where organization_id = ? and balance_date = ? and rule = ?
-        """,
+    return state_sql.update(
+        conn, ALERTS, {**_NEW_FIGURES, "restated_by_load_id": "coalesce(?, restated_by_load_id)"},
         [(s.previous_balance_usd, s.balance_usd, s.change_usd, s.change_pct, now, s.load_id,
           *s.key) for s in swings],
     )
@@ -145,15 +145,12 @@ def update_figures(conn: Connection, swings: Iterable[SwingAlert]) -> int:
 def reopen(conn: Connection, swings: Iterable[SwingAlert]) -> int:
     """A resolved day swings again: open it, pending, with its new figures (sent again)."""
     now = utc_now()
-    return conn.executemany(
-        f"""
-        update balance_alerts set previous_balance_usd = ?, balance_usd = ?, change_usd = ?,
-            change_pct = ?, updated_at = ?, detected_as = '{LATE_DATA}',
-            restated_by_load_id = ?, resolved_at = null, resolution = null,
-            resolution_status = null, resolution_sent_at = null, delivery_status = 'pending',
-            sent_at = null, reopened_count = reopened_count + 1
-        where organization_id = ? and balance_date = ? and rule = ?
-        """,
+    cleared = ("resolved_at", "resolution", "resolution_status", "resolution_sent_at", "sent_at")
+    return state_sql.update(
+        conn, ALERTS,
+        {**_NEW_FIGURES, "detected_as": f"'{LATE_DATA}'", "restated_by_load_id": "?",
+         **dict.fromkeys(cleared, "null"), "delivery_status": f"'{PENDING}'",
+         "reopened_count": "reopened_count + 1"},
         [(s.previous_balance_usd, s.balance_usd, s.change_usd, s.change_pct, now, s.load_id,
           *s.key) for s in swings],
     )
@@ -162,12 +159,10 @@ def reopen(conn: Connection, swings: Iterable[SwingAlert]) -> int:
 def resolve(conn: Connection, resolutions: Iterable[Resolution], sent: set[tuple]) -> int:
     """Resolve alerts whose day no longer swings; a sent one gets a pending resolution message."""
     now = utc_now()
-    return conn.executemany(
-        """
-        update balance_alerts set resolved_at = ?, resolution = ?, resolution_status = ?
-        where organization_id = ? and balance_date = ? and rule = ? and resolved_at is null
-        """,
+    return state_sql.update(
+        conn, ALERTS, {"resolved_at": "?", "resolution": "?", "resolution_status": "?"},
         [(now, r.sentence, PENDING if r.key in sent else None, *r.key) for r in resolutions],
+        where="resolved_at is null",
     )
 
 
@@ -219,15 +214,13 @@ def mark_sent(conn: Connection, alerts: list[SwingAlert], message_ts: str,
     the digest's thread); returns how many changed."""
     sent_at = utc_now()
     with conn.transaction():
-        return conn.executemany(
-            """
-            update balance_alerts
-            set delivery_status = ?, sent_at = ?, message_ts = ?, message_channel = ?,
-                chart_status = ?
-            where organization_id = ? and balance_date = ? and rule = ? and delivery_status = ?
-            """,
+        return state_sql.update(
+            conn, ALERTS,
+            dict.fromkeys(("delivery_status", "sent_at", "message_ts", "message_channel",
+                           "chart_status"), "?"),
             [(SENT, sent_at, message_ts, channel_id, PENDING if a.key in charted else None,
               *a.key, PENDING) for a in alerts],
+            where="delivery_status = ?",
         )
 
 
@@ -247,22 +240,16 @@ def pending_charts(conn: Connection) -> list[tuple[SwingAlert, str, str]]:
 def mark_chart_sent(conn: Connection, alert: SwingAlert, file_id: str | None) -> int:
     """The chart is in the thread: never upload it again."""
     with conn.transaction():
-        return conn.execute(
-            "update balance_alerts set chart_status = ?, chart_file_id = ? "
-            "where organization_id = ? and balance_date = ? and rule = ? and chart_status = ?",
-            (SENT, file_id, *alert.key, PENDING),
-        ).rowcount
+        return state_sql.update(conn, ALERTS, {"chart_status": "?", "chart_file_id": "?"},
+                                [(SENT, file_id, *alert.key, PENDING)], where="chart_status = ?")
 
 
 def mark_resolutions_sent(conn: Connection, resolutions: list[Resolution]) -> int:
     """Mark posted resolutions as sent (once); returns how many changed."""
     sent_at = utc_now()
     with conn.transaction():
-        return conn.executemany(
-            """
-            update balance_alerts set resolution_status = ?, resolution_sent_at = ?
-            where organization_id = ? and balance_date = ? and rule = ?
-              and resolution_status = ?
-            """,
+        return state_sql.update(
+            conn, ALERTS, {"resolution_status": "?", "resolution_sent_at": "?"},
             [(SENT, sent_at, *r.key, PENDING) for r in resolutions],
+            where="resolution_status = ?",
         )

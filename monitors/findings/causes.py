@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from balancewatch import state_sql
 from balancewatch.warehouse import Connection
 from monitors.findings.results import Cause, OrganizationContext, SwingAlert
 
@@ -53,63 +54,98 @@ create table if not exists balance_alert_context (
     last_payment_date         text,
     primary key (organization_id, balance_date, rule)
 )"""
+KEY = ("organization_id", "balance_date", "rule")
+CAUSES = state_sql.StateTable("balance_alert_causes", CAUSES_DDL,
+                              (*KEY, "cause_rank"), partition="rule")
+CONTEXT = state_sql.StateTable("balance_alert_context", CONTEXT_DDL, KEY, partition="rule")
+BATCH = 500  # swings per query (3 parameters each: well under SQLite's limit)
+# CROSS JOIN keeps the few wanted days as SQLite's outer loop (the fact's organization index)
 _CAUSES_SQL = """
-select f.invoice_id, f.status, f.currency, f.amount, f.balance_effect_usd, f.created_at,
-       case when f._load_id > ? then f._load_id end as changed_by_load_id,
-       case when f._load_id > ? then {previous} end as previous_status
-from fact_invoices as f
+with wanted (organization_id, balance_date, after_load) as (values {values})
+select w.organization_id, w.balance_date, w.after_load,
+       f.invoice_id, f.status, f.currency, f.amount, f.balance_effect_usd, f.created_at,
+       case when f._load_id > w.after_load then f._load_id end as changed_by_load_id,
+       case when f._load_id > w.after_load then {previous} end as previous_status
+from wanted as w
+cross join fact_invoices as f
 left join invoices as r on r.invoice_id = f.invoice_id
-where f.organization_id = ? and f.created_date = ? and f.balance_effect_usd <> 0
-order by abs(f.balance_effect_usd) desc, f.invoice_id
+where f.organization_id = w.organization_id and f.created_date = w.balance_date
+  and f.balance_effect_usd <> 0
+order by w.organization_id, w.balance_date, abs(f.balance_effect_usd) desc, f.invoice_id
 """
 _CONTEXT_SQL = """
-select case when d.organization_id is null or d.is_orphan then 1 else 0 end,
+with wanted (organization_id) as (values {values})
+select w.organization_id,
+       case when d.organization_id is null or cast(d.is_orphan as integer) = 1 then 1 else 0 end,
        d.legal_entity_country_code, d.active_contract_count,
        d.first_payment_date, d.last_payment_date
-from (select 1 as one) as anchor
-left join dim_organizations as d on d.organization_id = ?
+from wanted as w
+left join dim_organizations as d on d.organization_id = w.organization_id
 """
 
 
 def ensure_tables(conn: Connection) -> None:
     """Create the evidence tables when missing."""
-    conn.execute(CAUSES_DDL)
-    conn.execute(CONTEXT_DDL)
+    state_sql.create(conn, CAUSES)
+    state_sql.create(conn, CONTEXT)
 
 
 def record_evidence(conn: Connection, swings: Iterable[SwingAlert], checked_load: int | None
                     ) -> None:
-    """(Re)compute and store the evidence of each swing (inside the recording transaction)."""
+    """(Re)compute and store the evidence of each swing (inside the recording transaction):
+    two queries per :data:`BATCH` swings, then one replacement per table."""
+    swings = list(swings)
+    if not swings:
+        return
     # the raw table keeps an invoice's status before a re-send once a load of this release ran
     kept = "_previous_status" in conn.column_names("invoices")
-    causes_sql = _CAUSES_SQL.format(previous="r._previous_status" if kept else "null")
-    for swing in swings:
-        key = swing.key
-        # only a late-data swing names the loads since the last check (a new day's are all new)
-        after = checked_load if swing.is_late and checked_load is not None else NEVER
-        for table in ("balance_alert_causes", "balance_alert_context"):
-            conn.execute(
-                f"delete from {table} where organization_id = ? and balance_date = ? "
-                "and rule = ?", key,
-            )
-        rows = conn.execute(causes_sql, (after, after, *key[:2])).fetchall()
-        listed = rows[:MAX_CAUSES]
-        conn.executemany(
-            "insert into balance_alert_causes (organization_id, balance_date, rule, cause_rank, "
-            "invoice_id, status, currency, amount, effect_usd, created_at, changed_by_load_id, "
-            "previous_status) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [(*key, rank, *row) for rank, row in enumerate(listed, start=1)],
-        )
-        org = conn.execute(_CONTEXT_SQL, (key[0],)).fetchone()
-        rest = rows[MAX_CAUSES:]
-        conn.execute(
-            "insert into balance_alert_context (organization_id, balance_date, rule, "
-            "daily_change_usd, invoice_count, other_invoice_count, other_effect_usd, is_orphan, "
-            "legal_entity_country_code, active_contract_count, first_payment_date, "
-            "last_payment_date) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (*key, sum(float(r[4]) for r in rows), len(rows), len(rest),
-             sum(float(r[4]) for r in rest), int(bool(org[0])), *org[1:]),
-        )
+    # only a late-data swing names the loads since the last check (a new day's are all new)
+    wanted = {s.key: checked_load if s.is_late and checked_load is not None else NEVER
+              for s in swings}
+    found = _day_invoices(conn, {(k[0], k[1], after) for k, after in wanted.items()},
+                          "r._previous_status" if kept else "null")
+    orgs = _organizations(conn, {k[0] for k in wanted})
+    causes_rows, context_rows = [], []
+    for key, after in wanted.items():
+        rows = found.get((key[0], key[1], after), [])
+        listed, rest = rows[:MAX_CAUSES], rows[MAX_CAUSES:]
+        causes_rows += [(*key, rank, *row) for rank, row in enumerate(listed, start=1)]
+        org = orgs[key[0]]
+        context_rows.append((*key, sum(float(r[4]) for r in rows), len(rows), len(rest),
+                             sum(float(r[4]) for r in rest), int(bool(org[0])), *org[1:]))
+    keys = list(wanted)
+    state_sql.replace(conn, CAUSES, KEY, keys, (*KEY, "cause_rank", "invoice_id", "status",
+                      "currency", "amount", "effect_usd", "created_at", "changed_by_load_id",
+                      "previous_status"), causes_rows)
+    state_sql.replace(conn, CONTEXT, KEY, keys, (*KEY, "daily_change_usd", "invoice_count",
+                      "other_invoice_count", "other_effect_usd", "is_orphan",
+                      "legal_entity_country_code", "active_contract_count",
+                      "first_payment_date", "last_payment_date"), context_rows)
+
+
+def _batches(items: list) -> Iterable[list]:
+    return (items[i:i + BATCH] for i in range(0, len(items), BATCH))
+
+
+def _day_invoices(conn: Connection, days: set[tuple[int, str, int]], previous: str
+                  ) -> dict[tuple[int, str, int], list[tuple]]:
+    """(organization, day, after load) -> the day's invoices with a balance effect, largest
+    absolute effect first."""
+    found: dict[tuple[int, str, int], list[tuple]] = {}
+    for batch in _batches(sorted(days)):
+        sql = _CAUSES_SQL.format(values=", ".join(["(?, ?, ?)"] * len(batch)), previous=previous)
+        for r in conn.execute(sql, [v for day in batch for v in day]).fetchall():
+            found.setdefault((int(r[0]), r[1], int(r[2])), []).append(tuple(r[3:]))
+    return found
+
+
+def _organizations(conn: Connection, orgs: set[int]) -> dict[int, tuple]:
+    """Organization -> (is orphan, country, contracts, first and last payment day)."""
+    found: dict[int, tuple] = {}
+    for batch in _batches(sorted(orgs)):
+        sql = _CONTEXT_SQL.format(values=", ".join(["(?)"] * len(batch)))
+        found.update({int(r[0]): tuple(r[1:]) for r in conn.execute(sql, batch).fetchall()})
+    return found
 
 
 def load_causes(conn: Connection, keys: Iterable[tuple[int, str, str]], *, top: int = MAX_CAUSES

@@ -3,7 +3,8 @@
 ``balance_alert_acks`` holds every acknowledgement of an alert (who, when, a note, a verdict);
 ``monitor_mutes`` one mute per organization (until a day, with a reason). A muted organization's
 new swings are still recorded, marked with the mute's reason, and never sent; a mute whose day
-has passed stops applying by itself. The SQL is portable (SQLite and PostgreSQL).
+has passed stops applying by itself. Writes go through :mod:`balancewatch.state_sql` (on Spark
+``monitor_mutes`` is partitioned by organization; the acknowledgements are only appended).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from balancewatch import state_sql
 from balancewatch.clock import utc_now
 from balancewatch.warehouse import Connection
 
@@ -34,11 +36,15 @@ create table if not exists monitor_mutes (
     muted_at        text not null,
     muted_by        text not null
 )"""
+ACKS = state_sql.StateTable("balance_alert_acks", ACKS_DDL)
+MUTES = state_sql.StateTable("monitor_mutes", MUTES_DDL, ("organization_id",),
+                             partition="organization_id")
+_MUTE_COLUMNS = ("organization_id", "until_date", "reason", "muted_at", "muted_by")
 
 
 def ensure_tables(conn: Connection) -> None:
-    conn.execute(ACKS_DDL)
-    conn.execute(MUTES_DDL)
+    state_sql.create(conn, ACKS)
+    state_sql.create(conn, MUTES)
 
 
 def today() -> str:
@@ -67,24 +73,23 @@ def active_mutes(conn: Connection, day: str | None = None) -> dict[int, Mute]:
 def mute(conn: Connection, org: int, until: str, reason: str, by: str) -> None:
     with conn.transaction():
         ensure_tables(conn)
-        conn.execute("delete from monitor_mutes where organization_id = ?", (org,))
-        conn.execute("insert into monitor_mutes values (?, ?, ?, ?, ?)",
-                     (org, until, reason, utc_now(), by))
+        state_sql.replace(conn, MUTES, ("organization_id",), [(org,)], _MUTE_COLUMNS,
+                          [(org, until, reason, utc_now(), by)])
 
 
 def unmute(conn: Connection, org: int) -> int:
     with conn.transaction():
         ensure_tables(conn)
-        return conn.execute("delete from monitor_mutes where organization_id = ?",
-                            (org,)).rowcount
+        return state_sql.delete(conn, MUTES, ("organization_id",), [(org,)])
 
 
 def acknowledge(conn: Connection, key: tuple[int, str, str], note: str, verdict: str | None,
                 by: str) -> None:
     with conn.transaction():
         ensure_tables(conn)
-        conn.execute("insert into balance_alert_acks values (?, ?, ?, ?, ?, ?, ?)",
-                     (*key, utc_now(), by, note, verdict))
+        state_sql.insert(conn, ACKS, ("organization_id", "balance_date", "rule",
+                                      "acknowledged_at", "acknowledged_by", "note", "verdict"),
+                         [(*key, utc_now(), by, note, verdict)])
 
 
 def acks_of(conn: Connection, key: tuple[int, str, str]) -> list[tuple[str, str, str, str | None]]:

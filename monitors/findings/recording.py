@@ -12,11 +12,18 @@ One transaction per run, after the checkpoints, only when no critical check fail
 
 After a critical failure nothing is recorded and the watermark stays, so the same days (and the
 same restated tails) are evaluated again once the data is fixed.
+
+Spark has no transactions: there the writes are ordered so that a run stopped half-way is
+repaired by the next one, which evaluates the same window again (the watermark moves last): the
+evidence first (recomputed for the swings still new), then the alerts (one row per key: an
+existing key is skipped, guarded updates apply once), then the watermark.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from balancewatch.warehouse import Connection, Warehouse
 from monitors.checks.scope import SCOPED_QUERIES, Scope
@@ -85,42 +92,67 @@ def all_swings(warehouse: Warehouse, finding: SwingFinding, scope: Scope) -> lis
     ]
 
 
-def restating_load(conn: Connection, org: int, day: str, after_load: int | None) -> int | None:
-    """The newest load after ``after_load`` with an invoice of ``org`` on or before ``day``."""
+_DAYS = "with wanted (organization_id, balance_date) as (values {values}) "
+BATCH = 500  # (organization, day) pairs per query
+
+
+def _for_days(conn: Connection, days: Iterable[tuple[int, str]], select: str,
+              params: Sequence[Any] = ()) -> list[tuple]:
+    """The rows of ``select`` over ``wanted``, the (organization, day) pairs ``days``: one
+    query per :data:`BATCH` pairs, not one per pair (a statement costs seconds on Spark)."""
+    pairs, rows = sorted(set(days)), []
+    for i in range(0, len(pairs), BATCH):
+        batch = pairs[i:i + BATCH]
+        sql = _DAYS.format(values=", ".join(["(?, ?)"] * len(batch))) + select
+        rows += conn.execute(sql, [*(v for pair in batch for v in pair), *params]).fetchall()
+    return rows
+
+
+def restating_loads(conn: Connection, days: Iterable[tuple[int, str]], after_load: int | None
+                    ) -> dict[tuple[int, str], int]:
+    """(organization, day) -> the newest load after ``after_load`` with an invoice of that
+    organization on or before that day (no entry: none)."""
     if after_load is None:
-        return None
-    value = conn.scalar(
-        "select max(_load_id) from stg_invoices "
-        "where _load_id > ? and organization_id = ? and created_date <= ?",
-        (after_load, org, day),
-    )
-    return None if value is None else int(value)
+        return {}
+    rows = _for_days(
+        conn, days,
+        "select w.organization_id, w.balance_date, max(s._load_id) from wanted as w "
+        "cross join stg_invoices as s where s._load_id > ? "
+        "and s.organization_id = w.organization_id and s.created_date <= w.balance_date "
+        "group by w.organization_id, w.balance_date", (after_load,))
+    return {(int(r[0]), r[1]): int(r[2]) for r in rows if r[2] is not None}
 
 
-def _label(conn: Connection, swing: SwingAlert, evaluation: Evaluation) -> SwingAlert:
+def _label(swing: SwingAlert, evaluation: Evaluation, loads: dict[tuple[int, str], int]
+           ) -> SwingAlert:
     last = evaluation.last_evaluated
     if last is None or swing.balance_date > last:
         return replace(swing, detected_as=NEW_DAY)
-    load = restating_load(conn, swing.organization_id, swing.balance_date,
-                          evaluation.scope.checked_load_id)
+    load = loads.get((swing.organization_id, swing.balance_date))
     return replace(swing, detected_as=LATE_DATA, load_id=load)
 
 
-def _resolution(conn: Connection, key: tuple[int, str, str], message_ts: str | None,
-                evaluation: Evaluation) -> Resolution:
-    org, day, rule = key
-    row = conn.execute(
-        "select previous_balance_usd, balance_usd from fact_daily_balance "
-        "where organization_id = ? and balance_date = ?", (org, day),
-    ).fetchone()
-    previous, balance = (None, None) if row is None else (row[0], row[1])
-    load = restating_load(conn, org, day, evaluation.scope.checked_load_id)
-    after = f" after load {load}" if load is not None else ""
-    if previous is None or balance is None:
-        sentence = f"no longer a swing: the day has no previous balance{after}"
-    else:
-        sentence = f"no longer a swing: {previous:,.2f} → {balance:,.2f} USD{after}"
-    return Resolution(org, day, rule, previous, balance, sentence, message_ts)
+def _resolutions(conn: Connection, gone: list[tuple[int, str, str]],
+                 stored: dict[tuple[int, str, str], alert_records.StoredAlert],
+                 loads: dict[tuple[int, str], int]) -> list[Resolution]:
+    rows = _for_days(
+        conn, [(k[0], k[1]) for k in gone],
+        "select f.organization_id, f.balance_date, f.previous_balance_usd, f.balance_usd "
+        "from wanted as w cross join fact_daily_balance as f "
+        "where f.organization_id = w.organization_id and f.balance_date = w.balance_date")
+    figures = {(int(r[0]), r[1]): (r[2], r[3]) for r in rows}
+    resolved = []
+    for org, day, rule in gone:
+        previous, balance = figures.get((org, day), (None, None))
+        load = loads.get((org, day))
+        after = f" after load {load}" if load is not None else ""
+        if previous is None or balance is None:
+            sentence = f"no longer a swing: the day has no previous balance{after}"
+        else:
+            sentence = f"no longer a swing: {previous:,.2f} → {balance:,.2f} USD{after}"
+        resolved.append(Resolution(org, day, rule, previous, balance, sentence,
+                                   stored[(org, day, rule)].message_ts))
+    return resolved
 
 
 def record_swings(
@@ -138,23 +170,27 @@ def record_swings(
     with warehouse.connection() as conn, conn.transaction():
         first_found = min((s.balance_date for s in swings), default="9999-12-31")
         stored = alert_records.stored_alerts(conn, SWING_RULE, first_found)
-        swings = [_label(conn, s, evaluation) for s in swings]
         found = {s.key for s in swings}
+        gone = [key for key, alert in stored.items() if not alert.resolved and key not in found
+                and evaluation.scope.reevaluates(key[0], key[1], evaluation.evaluate_from)]
+        last = evaluation.last_evaluated
+        restated = [(s.organization_id, s.balance_date) for s in swings
+                    if last is not None and s.balance_date <= last] + [k[:2] for k in gone]
+        loads = restating_loads(conn, restated, evaluation.scope.checked_load_id)
+        swings = [_label(s, evaluation, loads) for s in swings]
         new = [s for s in swings if s.key not in stored]
         reopened = [replace(s, reopened=True) for s in swings
                     if s.key in stored and stored[s.key].resolved]
         changed = [s for s in swings if s.key in stored and not stored[s.key].resolved
                    and not stored[s.key].same_figures(s)]
-        gone = [key for key, alert in stored.items() if not alert.resolved and key not in found
-                and evaluation.scope.reevaluates(key[0], key[1], evaluation.evaluate_from)]
-        resolved = [_resolution(conn, key, stored[key].message_ts, evaluation) for key in gone]
+        resolved = _resolutions(conn, gone, stored, loads)
         muted = {org: m.reason for org, m in operations.active_mutes(conn).items()}
+        causes.record_evidence(conn, [*new, *reopened, *changed],
+                               evaluation.scope.checked_load_id)
         inserted = alert_records.insert_alerts(conn, new, muted=muted)
         alert_records.reopen(conn, reopened)
         alert_records.update_figures(conn, changed)
         alert_records.resolve(conn, resolved, {k for k in gone if stored[k].sent})
-        causes.record_evidence(conn, [*new, *reopened, *changed],
-                               evaluation.scope.checked_load_id)
         if evaluation.as_of is not None:
             watermark.advance_watermark(conn, evaluation.as_of, evaluation.evaluate_from)
         swings = causes.with_causes(conn, swings)

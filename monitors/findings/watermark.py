@@ -1,8 +1,9 @@
 """The watermark: ``monitor_state`` holds, per rule, the last day the monitor evaluated.
 
 A run evaluates every day after it up to the as-of date (so a missed run is caught up), or from
-``--since`` when asked. The SQL here is portable (SQLite and PostgreSQL) and goes through the
-warehouse's :class:`~balancewatch.warehouse.Connection` (``?`` parameters on both engines). Column
+``--since`` when asked. Reads are portable SQL through the warehouse's
+:class:`~balancewatch.warehouse.Connection`; writes go through :mod:`balancewatch.state_sql`
+(on Spark the table is partitioned by ``rule``: one row, one partition per rule). Column
 types are spelled so that both engines store 64-bit ids and 8-byte floats (``bigint``, ``double
 precision``: INTEGER and REAL affinity on SQLite).
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from balancewatch import state_sql
 from balancewatch.clock import utc_now
 from balancewatch.warehouse import Connection
 from monitors.findings.results import SWING_RULE
@@ -25,19 +27,18 @@ create table if not exists monitor_state (
     updated_at           text not null,   -- UTC 'YYYY-MM-DDTHH:MM:SSZ'
     first_evaluated_date text             -- the first day a run evaluated: late data from it on
 )"""
+STATE = state_sql.StateTable("monitor_state", STATE_DDL, ("rule",), partition="rule")
 
 
 def ensure_table(conn: Connection) -> None:
     """Create ``monitor_state`` when missing; an older one gets ``first_evaluated_date``
     (its earliest alert day, else its watermark: late data before it was never evaluated)."""
-    conn.execute(STATE_DDL)
+    state_sql.create(conn, STATE)
     if conn.add_missing_columns("monitor_state", {"first_evaluated_date": "text"}):
         has_alerts = "balance_alerts" in conn.table_names()
         earliest = "(select min(balance_date) from balance_alerts)" if has_alerts else "null"
-        conn.execute(
-            f"update monitor_state set first_evaluated_date = "
-            f"coalesce({earliest}, last_evaluated_date)"
-        )
+        state_sql.update(conn, STATE, {"first_evaluated_date":
+                                       f"coalesce({earliest}, last_evaluated_date)"})
 
 
 @dataclass(frozen=True)
@@ -92,19 +93,17 @@ def advance_watermark(conn: Connection, as_of: str, first_day: str,
                       rule: str = SWING_RULE) -> None:
     """Record ``as_of`` as the last evaluated day (never moves backwards) and ``first_day`` as
     the first (never moves forwards)."""
-    conn.execute(
-        """
-        insert into monitor_state (rule, last_evaluated_date, updated_at, first_evaluated_date)
-        values (?, ?, ?, ?)
-        on conflict (rule) do update set
-            last_evaluated_date = case
+    state_sql.insert(
+        conn, STATE, ("rule", "last_evaluated_date", "updated_at", "first_evaluated_date"),
+        [(rule, as_of, utc_now(), first_day)], on_conflict="update",
+        update_set={
+            "last_evaluated_date": """case
                 when excluded.last_evaluated_date > monitor_state.last_evaluated_date
-                then excluded.last_evaluated_date else monitor_state.last_evaluated_date end,
-            first_evaluated_date = case
+                then excluded.last_evaluated_date else monitor_state.last_evaluated_date end""",
+            "first_evaluated_date": """case
                 when monitor_state.first_evaluated_date is null
                   or excluded.first_evaluated_date < monitor_state.first_evaluated_date
-                then excluded.first_evaluated_date else monitor_state.first_evaluated_date end,
-            updated_at = excluded.updated_at
-        """,
-        (rule, as_of, utc_now(), first_day),
+                then excluded.first_evaluated_date else monitor_state.first_evaluated_date end""",
+            "updated_at": "excluded.updated_at",
+        },
     )
