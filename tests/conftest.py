@@ -76,8 +76,10 @@ def _engines(marked_spark: bool) -> list[str]:
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """``engine`` / ``module_engine``: each engine in turn (Spark only where marked ``spark``)."""
     spark = metafunc.definition.get_closest_marker("spark") is not None
+    explicit = {name.strip() for marker in metafunc.definition.iter_markers("parametrize")
+                for name in str(marker.args[0]).split(",")}
     for name, scope in (("engine", "function"), ("module_engine", "module")):
-        if name in metafunc.fixturenames:
+        if name in metafunc.fixturenames and name not in explicit:
             metafunc.parametrize(name, _engines(spark), indirect=True, scope=scope)
 
 

@@ -1,16 +1,14 @@
 """The monitor's state tables on Spark: the same rows, and the same guarantees, as on SQLite.
 
-Runs against a Spark Thrift Server named by ``$BALANCEWATCH_TEST_SPARK`` (``spark://host:port``;
-this module creates and drops a database of its own). Unset: the module is skipped. Set but
-unreachable: a failure. One sequence of state writes (record, record again, restate, resolve,
-send, re-open, mute, unmute, move the watermark, write the scope) runs once on Spark and once on
-SQLite; the tests check hand-written outcomes and that both engines hold identical rows.
+Runs on the session's Spark Thrift Server (tests/conftest.py; this module creates and drops a
+database of its own); skipped only when ``BALANCEWATCH_TEST_ENGINES`` excludes spark. One
+sequence of state writes (record, record again, restate, resolve, send, re-open, mute, unmute,
+move the watermark, write the scope) runs once on Spark and once on SQLite; the tests check
+hand-written outcomes and that both engines hold identical rows.
 """
 
 from __future__ import annotations
 
-import os
-import secrets
 import socket
 import subprocess
 from collections.abc import Iterator
@@ -19,10 +17,11 @@ from typing import Any
 import pytest
 
 from balancewatch import run_lock
-from balancewatch.warehouse import SPARK, Connection, Warehouse, WarehouseError, parse
+from balancewatch.warehouse import SPARK, Connection, Warehouse, parse
 from monitors.checks import scope as scope_mod
 from monitors.findings import alert_records, causes, operations, watermark
 from monitors.findings.results import LATE_DATA, Resolution, SwingAlert
+from tests.conftest import ENGINES, fresh_warehouse
 
 SPARK_ENV = "BALANCEWATCH_TEST_SPARK"
 NOW = "2026-12-01T12:00:00Z"
@@ -55,20 +54,13 @@ INVOICES = [(i, 7, "2024-04-10", "paid", "EUR", 10.0 * i, 10.0 * i, f"2024-04-10
 
 
 @pytest.fixture(scope="module")
-def spark() -> Iterator[Warehouse]:
-    """A database of this module's own on the test Spark server (dropped afterwards)."""
-    base = os.environ.get(SPARK_ENV)
-    if not base:
-        pytest.skip(f"${SPARK_ENV} is not set (spark://host:port of a Spark Thrift Server)")
-    warehouse = parse(f"{base.rstrip('/')}/bw_state_{secrets.token_hex(4)}")
-    try:
+def spark(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Warehouse]:
+    """A database of this module's own on the session's Spark server (dropped afterwards)."""
+    if SPARK not in ENGINES:
+        pytest.skip("BALANCEWATCH_TEST_ENGINES excludes spark")
+    with fresh_warehouse(SPARK, tmp_path_factory.mktemp("state-spark")) as warehouse:
         warehouse.create()
-    except WarehouseError as exc:
-        pytest.fail(f"Spark test server {base} unreachable ({exc})")
-    try:
         yield warehouse
-    finally:
-        warehouse.drop()
 
 
 @pytest.fixture(scope="module")
