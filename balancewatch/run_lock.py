@@ -5,6 +5,8 @@
   no file behind). The operating system drops the lock when the holder exits, however it exits
   (a killed run never blocks the next one); the file's text (pid, start time, warehouse) only
   feeds the message.
+* Spark: the same file lock, named after the warehouse's URL (the Thrift Server has no lock of
+  its own: this serialises the runs of one machine only).
 * PostgreSQL: a session advisory lock on its own connection, which the server drops when that
   connection ends (a killed run's session included).
 """
@@ -21,7 +23,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from balancewatch.clock import utc_now
-from balancewatch.warehouse import SQLITE, Warehouse, _server
+from balancewatch.warehouse import POSTGRES, Warehouse, _server
 
 DEFAULT_WAIT_SECONDS = 60.0
 _ADVISORY_KEY = "balancewatch.run"
@@ -35,7 +37,7 @@ class Busy(Exception):
 def run_lock(warehouse: Warehouse, wait_seconds: float = DEFAULT_WAIT_SECONDS,
              *, poll: float = 0.2) -> Iterator[None]:
     """Hold the warehouse's run lock for the block; raise :class:`Busy` after ``wait_seconds``."""
-    if warehouse.kind == SQLITE:
+    if warehouse.kind != POSTGRES:
         with _file_lock(warehouse, wait_seconds, poll):
             yield
     else:
@@ -44,8 +46,8 @@ def run_lock(warehouse: Warehouse, wait_seconds: float = DEFAULT_WAIT_SECONDS,
 
 
 def lock_path(warehouse: Warehouse) -> Path:
-    """The lock file of a SQLite warehouse (one per absolute path)."""
-    digest = hashlib.sha256(str(warehouse.path).encode()).hexdigest()[:20]
+    """The lock file of a SQLite warehouse (one per absolute path) or a Spark one (per URL)."""
+    digest = hashlib.sha256(warehouse.location().encode()).hexdigest()[:20]
     return Path(tempfile.gettempdir()) / "balancewatch-locks" / f"{digest}.lock"
 
 

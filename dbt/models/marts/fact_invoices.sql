@@ -18,7 +18,7 @@
   old sign).
 -#}
 {{ config(
-    materialized='incremental',
+    materialized=('table' if target.type == 'spark' else 'incremental'),
     incremental_strategy='delete+insert',
     unique_key='invoice_id',
     on_schema_change='fail',

@@ -3,7 +3,7 @@
 -- newer than the last build (`_load_id`), and replaces them by key. Columns the loader already
 -- typed pass through uncast; computed columns are cast explicitly.
 {{ config(
-    materialized='incremental',
+    materialized=('table' if target.type == 'spark' else 'incremental'),
     incremental_strategy='delete+insert',
     unique_key='invoice_id',
     on_schema_change='fail',

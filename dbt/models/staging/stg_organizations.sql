@@ -4,7 +4,7 @@
 -- newer than the last build (`_load_id`), and replaces them by key. Columns the loader already
 -- typed pass through uncast; computed columns are cast explicitly.
 {{ config(
-    materialized='incremental',
+    materialized=('table' if target.type == 'spark' else 'incremental'),
     incremental_strategy='delete+insert',
     unique_key='organization_id',
     post_hook=[
