@@ -30,6 +30,7 @@
   After upgrading from a release without stg_invoices' `_previous_*` columns, run
   `balancewatch build --full-refresh` once.
 -#}
+{# On Spark (no Delta, hence no delete+insert by key): a table rebuilt by every build. #}
 {{ config(
     materialized=('table' if target.type == 'spark' else 'incremental'),
     incremental_strategy='delete+insert',

@@ -21,6 +21,10 @@
   balance_date: incremental runs read the previous as-of day, the monitors read new days. The
   `_load_id` index finds the rows an incremental build restated (newer `_load_id`): the dbt tests
   of an incremental run read them (macros/test_scope.sql).
+  On Spark (no Delta: no delete+insert) the table is partitioned by balance_date and a run
+  overwrites whole days: every organization is rebuilt from the earliest restart day of all
+  (macros/daily_series.sql: restart_days), and the days come from sequence() instead of a
+  recursive CTE (every_day_cte). No indexes there.
 -#}
 {{ config(
     materialized='incremental',
@@ -189,11 +193,11 @@ running as (
     inner join restarts
         on change_days.organization_id = restarts.organization_id
     window
+        -- for lead(): Spark accepts it only over a window without a frame clause
         organization_order as (
             partition by change_days.organization_id
             order by change_days.balance_date
         ),
-        -- (a window with a frame: Spark accepts lead() only over one without)
         organization_days as (
             partition by change_days.organization_id
             order by change_days.balance_date
