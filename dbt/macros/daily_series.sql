@@ -12,9 +12,16 @@
 
   restart_days(candidates): per organization, the day its rebuilt tail starts (incremental runs),
   from `candidates` (organization_id, restart_date). Per organization its earliest candidate; on
-  Spark, whose incremental strategy overwrites whole balance_date partitions, the earliest
-  candidate of all: every organization is rebuilt from that day on (from its own first day, if
-  later: it has no stored row before it), so each overwritten partition comes out complete.
+  Spark, whose incremental strategy overwrites whole balance_month partitions, the first day of
+  the month of the earliest candidate of all: every organization is rebuilt from that day on
+  (from its own first day, if later: it has no stored row before it), from the stored balances
+  of the day before, so each overwritten month comes out complete. (Starting earlier than a
+  candidate is always correct: the stored rows before a candidate are final.)
+
+  partition_column(balance_date): the model's partition column, after its last column: nothing
+  where the table is not partitioned; on Spark `balance_month`, 'YYYY-MM' of balance_date (one
+  partition per month: per day, ~1,800 partitions over the export's five years made the build
+  7x slower and every full scan 10x slower, measured on 765k rows).
 #}
 
 {% macro with_recursive() -%}
@@ -105,7 +112,23 @@ every_day as (
 {%- endmacro %}
 
 {% macro spark__restart_days(candidates) -%}
-    select organization_id, (select min(restart_date) from {{ candidates }}) as restart_date
+    select
+        organization_id,
+        (select concat(substr(min(restart_date), 1, 7), '-01') from {{ candidates }})
+            as restart_date
     from {{ candidates }}
     group by organization_id
+{%- endmacro %}
+
+
+{% macro partition_column(balance_date) -%}
+    {{ return(adapter.dispatch('partition_column', 'balancewatch')(balance_date)) }}
+{%- endmacro %}
+
+{% macro default__partition_column(balance_date) -%}
+{%- endmacro %}
+
+{% macro spark__partition_column(balance_date) -%}
+,
+        cast(substr({{ balance_date }}, 1, 7) as string) as balance_month
 {%- endmacro %}

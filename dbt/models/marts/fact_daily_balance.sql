@@ -21,16 +21,17 @@
   balance_date: incremental runs read the previous as-of day, the monitors read new days. The
   `_load_id` index finds the rows an incremental build restated (newer `_load_id`): the dbt tests
   of an incremental run read them (macros/test_scope.sql).
-  On Spark (no Delta: no delete+insert) the table is partitioned by balance_date and a run
-  overwrites whole days: every organization is rebuilt from the earliest restart day of all
-  (macros/daily_series.sql: restart_days), and the days come from sequence() instead of a
-  recursive CTE (every_day_cte). No indexes there.
+  On Spark (no Delta: no delete+insert) the table has one more column, balance_month
+  ('YYYY-MM', its partition column, last), and a run overwrites whole months: every organization
+  is rebuilt from the first day of the month of the earliest restart day of all
+  (macros/daily_series.sql: restart_days, partition_column); the days come from sequence()
+  instead of a recursive CTE (every_day_cte). No indexes there.
 -#}
 {{ config(
     materialized='incremental',
     incremental_strategy=('insert_overwrite' if target.type == 'spark' else 'delete+insert'),
     unique_key=['balance_date', 'organization_id'],
-    partition_by=(['balance_date'] if target.type == 'spark' else none),
+    partition_by=(['balance_month'] if target.type == 'spark' else none),
     on_schema_change='fail',
     post_hook=[
         "{{ create_index(this, ['balance_date', 'organization_id'], unique=true) }}",
@@ -218,6 +219,7 @@ final as (
         cast({{ micros_to_usd('previous_balance_micros') }} as {{ dbt.type_float() }})
             as previous_balance_usd,
         cast(load_id as {{ dbt.type_bigint() }}) as _load_id
+        {{- partition_column('balance_date') }}
     from every_day
 )
 
