@@ -29,7 +29,7 @@
 
 {#
   Spark: every row, always. There the staging models, fact_invoices and dim_organizations are
-  rebuilt whole by every build, fact_daily_balance rewrites whole balance_date partitions, and no
+  rebuilt whole by every build, fact_daily_balance rewrites whole balance_month partitions, and no
   unique index guards the keys of rows a scoped test would skip.
 #}
 {% macro spark__test_scope() -%}
