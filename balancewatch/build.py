@@ -18,7 +18,7 @@ from pathlib import Path
 from balancewatch import exit_codes, state_sql
 from balancewatch.run_log import detail
 from balancewatch.settings import DBT_DIR, export_warehouse, logs_dir_for
-from balancewatch.warehouse import DBT_TARGETS, Warehouse, parse
+from balancewatch.warehouse import DBT_TARGETS, SPARK, Warehouse, parse
 
 RAW_TABLES = ("organizations", "invoices")
 #: One row per successful whole-project build: the newest load it had seen when it started and
@@ -187,7 +187,8 @@ def _record_build(warehouse: WarehouseSetting, newest_load: int, full_refresh: b
 
     with parse(warehouse).connection() as conn, conn.transaction():
         state_sql.create(conn, BUILD_LOG)
-        conn.add_missing_columns("build_log", {"project_hash": "text"})
+        text = "string" if conn.kind == SPARK else "text"  # Spark has no `text` type
+        conn.add_missing_columns("build_log", {"project_hash": text})
         as_of = conn.scalar("select max(balance_date) from fact_daily_balance")
         state_sql.insert(
             conn, BUILD_LOG, ("load_id", "as_of_date", "built_at", "full_refresh", "project_hash"),

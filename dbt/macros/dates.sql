@@ -17,3 +17,8 @@
     cast(cast({{ date_text }} as date) + {{ n | int }} as {{ dbt.type_string() }})
 {%- endmacro %}
 
+
+{# Spark: a real date type; cast(date as string) is 'yyyy-MM-dd'. #}
+{% macro spark__add_days(date_text, n) -%}
+    cast(date_add(cast({{ date_text }} as date), {{ n | int }}) as string)
+{%- endmacro %}

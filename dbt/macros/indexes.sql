@@ -19,6 +19,10 @@
         on {{ relation }} ({{ columns | join(', ') }})
 {%- endmacro %}
 
+{# Spark has no indexes: nothing (an empty hook is skipped). #}
+{% macro spark__create_index(relation, columns, unique, index_name) -%}
+{%- endmacro %}
+
 {#
   PostgreSQL names indexes per schema, and a table model is rebuilt beside its old copy (renamed
   to a backup, dropped after the post-hooks): an index of the same name on the backup would make

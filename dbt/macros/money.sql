@@ -24,3 +24,12 @@
 {% macro balance_effect_usd(balance_sign, amount_usd) -%}
     cast(coalesce({{ balance_sign }}, 0) * {{ amount_usd }} as {{ dbt.type_float() }})
 {%- endmacro %}
+
+{#
+  dbt.type_float() is `float` on Spark: 4 bytes (7 digits), too coarse for balances in USD. Every
+  float of the project is a double there (the 8-byte float SQLite's REAL and PostgreSQL's
+  `float` already are). Found through the project's dispatch config (dbt_project.yml).
+#}
+{% macro spark__type_float() -%}
+    {{ return('double') }}
+{%- endmacro %}

@@ -30,7 +30,7 @@ checked_organizations as (
     where daily_change_usd <> 0 or previous_balance_usd is null
 ),
 
-invoices as not materialized (
+invoices as {{ cte_hint('not materialized') }} (
     select organization_id, created_date, balance_effect_usd
     from {{ ref('fact_invoices') }}
     where organization_id in (select organization_id from checked_organizations)
@@ -49,7 +49,7 @@ as_of as (
     ) as days
 ),
 {% else %}
-invoices as not materialized (
+invoices as {{ cte_hint('not materialized') }} (
     select organization_id, created_date, balance_effect_usd
     from {{ ref('fact_invoices') }}
 ),

@@ -30,14 +30,15 @@
   After upgrading from a release without stg_invoices' `_previous_*` columns, run
   `balancewatch build --full-refresh` once.
 -#}
+{# On Spark (no Delta, hence no delete+insert by key): a table rebuilt by every build. #}
 {{ config(
-    materialized='incremental',
+    materialized=('table' if target.type == 'spark' else 'incremental'),
     incremental_strategy='delete+insert',
     unique_key='organization_id',
     on_schema_change='fail',
     post_hook=[
         "{{ create_index(this, ['organization_id'], unique=true) }}",
-        "delete from {{ this }} where is_orphan and not has_invoices",
+        "{{ delete_rows(this, 'is_orphan and not has_invoices') }}",
     ],
 ) }}
 -- depends_on: {{ ref('stg_invoices') }}, {{ ref('balance_rules') }} (incremental runs only)
@@ -46,7 +47,7 @@ with
 
 {% if is_incremental() %}
 
-changed_invoices as materialized (
+changed_invoices as {{ cte_hint('materialized') }} (
     -- the invoices (re)written by loads newer than N, each with how it changed
     select
         fact.organization_id,
@@ -102,7 +103,7 @@ organizations as (
     where organization_id in (select organization_id from rebuilt_organizations)
 ),
 
-recomputed_invoices as not materialized (
+recomputed_invoices as {{ cte_hint('not materialized') }} (
     -- only columns of index fact_invoices__by_organization, read in its order: the table rows
     -- are never read and the GROUP BY needs no sort
     select organization_id, created_date, status, amount_usd, balance_effect_usd, _load_id

@@ -21,11 +21,17 @@
   balance_date: incremental runs read the previous as-of day, the monitors read new days. The
   `_load_id` index finds the rows an incremental build restated (newer `_load_id`): the dbt tests
   of an incremental run read them (macros/test_scope.sql).
+  On Spark (no Delta: no delete+insert) the table has one more column, balance_month
+  ('YYYY-MM', its partition column, last), and a run overwrites whole months: every organization
+  is rebuilt from the first day of the month of the earliest restart day of all
+  (macros/daily_series.sql: restart_days, partition_column); the days come from sequence()
+  instead of a recursive CTE (every_day_cte). No indexes there.
 -#}
 {{ config(
     materialized='incremental',
-    incremental_strategy='delete+insert',
+    incremental_strategy=('insert_overwrite' if target.type == 'spark' else 'delete+insert'),
     unique_key=['balance_date', 'organization_id'],
+    partition_by=(['balance_month'] if target.type == 'spark' else none),
     on_schema_change='fail',
     post_hook=[
         "{{ create_index(this, ['balance_date', 'organization_id'], unique=true) }}",
@@ -33,9 +39,9 @@
     ],
 ) }}
 
-with recursive
+{{ with_recursive() }}
 
-invoices as not materialized (
+invoices as {{ cte_hint('not materialized') }} (
     -- read through the covering index fact_invoices__by_organization, per organization and day
     -- range (a CTE used more than once is otherwise copied whole: 12.7M rows at full scale)
     select organization_id, created_date, balance_effect_usd, _load_id
@@ -55,7 +61,7 @@ previous_closing as (
     where balance_date = (select as_of_date from previous_as_of)
 ),
 
-new_invoices as materialized (
+new_invoices as {{ cte_hint('materialized') }} (
     -- invoices (re)written by a load the last build did not see (through the _load_id index;
     -- materialized on its own so that SQLite does not prefer a full scan for the GROUP BY below)
     select organization_id, created_date
@@ -91,9 +97,7 @@ restart_candidates as (
 ),
 
 restart_days as (
-    select organization_id, min(restart_date) as restart_date
-    from restart_candidates
-    group by organization_id
+    {{ restart_days('restart_candidates') }}
 ),
 
 restarts as (
@@ -183,45 +187,26 @@ running as (
             else restarts.opening_load_id
         end as load_id,
         coalesce(
-            {{ add_days('lead(change_days.balance_date) over organization_days', -1) }},
+            {{ add_days('lead(change_days.balance_date) over organization_order', -1) }},
             (select as_of_date from as_of)
         ) as held_until_date
     from change_days
     inner join restarts
         on change_days.organization_id = restarts.organization_id
-    window organization_days as (
-        partition by change_days.organization_id
-        order by change_days.balance_date
-        rows between unbounded preceding and current row
-    )
+    window
+        -- for lead(): Spark accepts it only over a window without a frame clause
+        organization_order as (
+            partition by change_days.organization_id
+            order by change_days.balance_date
+        ),
+        organization_days as (
+            partition by change_days.organization_id
+            order by change_days.balance_date
+            rows between unbounded preceding and current row
+        )
 ),
 
-every_day (
-    organization_id, balance_date, held_until_date, daily_change_micros, balance_micros,
-    previous_balance_micros, load_id
-) as (
-    -- each change day, then one carry-forward row per day until the next change day (dense)
-    select
-        organization_id,
-        cast(balance_date as {{ dbt.type_string() }}),
-        cast(held_until_date as {{ dbt.type_string() }}),
-        daily_change_micros,
-        balance_micros,
-        case when not is_first_day then balance_micros - daily_change_micros end,
-        load_id
-    from running
-    union all
-    select
-        organization_id,
-        cast({{ add_days('balance_date', 1) }} as {{ dbt.type_string() }}),
-        held_until_date,
-        0,
-        balance_micros,
-        balance_micros,
-        load_id
-    from every_day
-    where balance_date < held_until_date
-),
+{{ every_day_cte('running') }},
 
 final as (
     select
@@ -234,6 +219,7 @@ final as (
         cast({{ micros_to_usd('previous_balance_micros') }} as {{ dbt.type_float() }})
             as previous_balance_usd,
         cast(load_id as {{ dbt.type_bigint() }}) as _load_id
+        {{- partition_column('balance_date') }}
     from every_day
 )
 

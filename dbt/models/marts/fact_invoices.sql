@@ -17,8 +17,9 @@
   Changing seeds/balance_rules.csv needs `balancewatch build --full-refresh` (old rows keep the
   old sign).
 -#}
+{# On Spark (no Delta, hence no delete+insert by key): a table rebuilt by every build. #}
 {{ config(
-    materialized='incremental',
+    materialized=('table' if target.type == 'spark' else 'incremental'),
     incremental_strategy='delete+insert',
     unique_key='invoice_id',
     on_schema_change='fail',

@@ -3,8 +3,9 @@
 -- Materialized as an incremental table: a build reads only the raw rows (re)written by loads
 -- newer than the last build (`_load_id`), and replaces them by key. Columns the loader already
 -- typed pass through uncast; computed columns are cast explicitly.
+{# On Spark (no Delta, hence no delete+insert by key): a table rebuilt by every build. #}
 {{ config(
-    materialized='incremental',
+    materialized=('table' if target.type == 'spark' else 'incremental'),
     incremental_strategy='delete+insert',
     unique_key='organization_id',
     post_hook=[
