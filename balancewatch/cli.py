@@ -137,8 +137,9 @@ def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
         "--warehouse",
-        help="SQLite warehouse file (created if missing) or PostgreSQL URL "
-        "postgresql://user@host:port/dbname (database created if missing); "
+        help="SQLite warehouse file (created if missing), PostgreSQL URL "
+        "postgresql://user@host:port/dbname or Spark Thrift Server URL "
+        "spark://host:port/database (database created if missing); "
         "default $BALANCEWATCH_WAREHOUSE or warehouse/balancewatch.db",
     )
     common.add_argument(
