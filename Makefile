@@ -78,7 +78,7 @@ postgres:
 	@bash scripts/ensure-postgres.sh
 
 test: $(STAMP) $(SPARK_STAMP) $(DOCS_ASSETS) system-packages postgres
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest -n 2 --dist loadgroup
 
 # Benchmark: generate a preset's data, run every stage, compare with the sqlite3 floor.
 bench: $(STAMP) $(SPARK_STAMP) system-packages postgres

@@ -68,6 +68,18 @@ def _stop_test_spark_server() -> Iterator[None]:
         shutil.rmtree(server.folder, ignore_errors=True)
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Groups for ``pytest -n 2 --dist loadgroup`` (``make test``): every test that talks to Spark
+    in one group, so one worker starts the one Spark Thrift Server and both workers never share
+    it; every other test grouped by module, so a module-scoped warehouse is built once."""
+    for item in items:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        engines = {params.get("engine"), params.get("module_engine")}
+        uses_spark = SPARK in engines or "spark" in item.module.__name__.rsplit(".", 1)[-1]
+        group = "spark" if uses_spark else item.module.__name__
+        item.add_marker(pytest.mark.xdist_group(group))
+
+
 def _engines(marked_spark: bool) -> list[str]:
     wanted = (SQLITE, POSTGRES, SPARK) if marked_spark else (SQLITE, POSTGRES)
     return [e for e in wanted if e in ENGINES]
