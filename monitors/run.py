@@ -118,11 +118,18 @@ def run_monitor(
 
     from monitors.checks.suites import SWING_WINDOW_PARAMETER, suite_definitions
     from monitors.gx_project.actions import KEEP_RUNS_ENV
-    from monitors.gx_project.context import SuiteIncomplete, check_rule, check_suite, open_context
+    from monitors.gx_project.context import (
+        SuiteIncomplete,
+        check_rule,
+        check_suite,
+        for_warehouse,
+        open_context,
+    )
     from monitors.gx_project.setup import FULL_SUFFIX, dbt_rule_vars
 
     opened = "opened while dbt built" if context is not None else "ready"
     context = context or open_context(project_root)
+    for_warehouse(context, warehouse.dialect)  # Spark: no temporary tables
     definitions = suite_definitions(*dbt_rule_vars(project_root))
     detail(f"monitor: GX context {opened}; {time.perf_counter() - t0:.1f} s more")
 

@@ -7,10 +7,11 @@ Two things GX's own ``UnexpectedRowsExpectation`` does not do:
   unexpected each of them scans the whole batch. The monitor's checkpoints use SUMMARY, so this
   class asks for the count only: at full scale (20M daily rows) that halves every such check.
 * **A query per dialect.** A few checks need SQL that engines spell differently (SQLite's
-  ``typeof``/``julianday``/``glob`` against PostgreSQL's ``pg_typeof``/date subtraction/``~``).
-  ``unexpected_rows_query`` is the SQLite query (shown in Data Docs), ``dialect_queries`` holds
-  the other dialects' versions, keyed by SQLAlchemy dialect name; at validation time the execution
-  engine's dialect picks the query.
+  ``typeof``/``date()``/``glob`` against PostgreSQL's ``pg_typeof``/date subtraction/``~`` and
+  Spark SQL's ``typeof``/``date_sub``/``rlike``). ``unexpected_rows_query`` is the SQLite query
+  (shown in Data Docs), ``dialect_queries`` holds the other dialects' versions, keyed by
+  SQLAlchemy dialect name (``postgresql``, ``hive`` for Spark through PyHive); at validation
+  time the execution engine's dialect picks the query.
 
 Import this module before any suite loads (GX registers classes on import).
 """

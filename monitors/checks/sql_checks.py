@@ -1,8 +1,10 @@
 """Builders of the suites' raw-SQL and column checks, one place per engine difference.
 
 Each builder returns one expectation. Checks that need engine functions (storage types:
-``typeof``/``pg_typeof``; text shapes: ``glob``/``~``) store one query per dialect in an
-:class:`~monitors.checks.dialect_rows_expectation.UnexpectedRowsByDialectExpectation`.
+``typeof``/``pg_typeof``/Spark's ``typeof``; text shapes: ``glob``/``~``/``rlike``; today's date
+as text) store one query per dialect in an
+:class:`~monitors.checks.dialect_rows_expectation.UnexpectedRowsByDialectExpectation`. Dialects
+are SQLAlchemy's names: ``sqlite``, ``postgresql``, ``hive`` (Spark SQL through PyHive).
 """
 
 from __future__ import annotations
@@ -16,15 +18,18 @@ from monitors.checks.scope import this_run
 
 CRITICAL, WARNING, INFO = "critical", "warning", "info"
 # Text formats, as shapes of characters: D a digit, A a capital letter, anything else literal.
-# Checked with the engine's own matcher (SQLite GLOB, PostgreSQL ~), not GX's regex expectation,
-# which SQLite runs through a Python function: ~1 us per row, minutes on 12.7M invoices.
+# Checked with the engine's own matcher (SQLite GLOB, PostgreSQL ~, Spark RLIKE), not GX's regex
+# expectation, which SQLite runs through a Python function: ~1 us per row, minutes on 12.7M
+# invoices.
 ISO_DAY = ("DDDD-DD-DD",)
 ISO_TIMESTAMP = ("DDDD-DD-DDTDD:DD:DD.DDDDDDZ",)
 CURRENCY = ("AAA", "AAAA")
 CENT = 0.005
-DIALECTS = ("sqlite", "postgresql")  # the first one's query is the default (and shown in docs)
-# Per dialect: the function naming a value's type, and the names it gives each storage class.
-_TYPE_OF = {"sqlite": "typeof({v})", "postgresql": "pg_typeof({v})::text"}
+# the first one's query is the default (and shown in docs)
+DIALECTS = ("sqlite", "postgresql", "hive")
+# Per dialect: the function naming a value's type, and the names it gives each storage class
+# (Spark: a column has one type; DECIMAL is not accepted for REAL, dbt builds doubles).
+_TYPE_OF = {"sqlite": "typeof({v})", "postgresql": "pg_typeof({v})::text", "hive": "typeof({v})"}
 _TYPE_NAMES = {
     "sqlite": {"integer": ("integer",), "real": ("real",), "text": ("text",)},
     "postgresql": {
@@ -32,7 +37,15 @@ _TYPE_NAMES = {
         "real": ("double precision", "real", "numeric"),
         "text": ("text", "character varying"),
     },
+    "hive": {
+        "integer": ("bigint", "int", "smallint", "tinyint"),
+        "real": ("double", "float"),
+        "text": ("string",),
+    },
 }
+# Per dialect: today's UTC date as 'YYYY-MM-DD' text (the Spark server's session time zone is UTC)
+_TODAY = {"sqlite": "cast(current_date as text)", "postgresql": "cast(current_date as text)",
+          "hive": "cast(current_date() as string)"}
 
 
 def by_dialect(description: str, query: Any, severity: str) -> UnexpectedRowsByDialectExpectation:
@@ -61,11 +74,14 @@ def storage_types(columns: dict[str, str]) -> UnexpectedRowsByDialectExpectation
 
 
 def _shape_pattern(shape: str, dialect: str) -> str:
-    """A shape (see ISO_DAY) as a SQLite GLOB or an anchored PostgreSQL regex, without braces."""
+    """A shape (see ISO_DAY) as a SQLite GLOB or an anchored regex (PostgreSQL ``~``, Spark
+    ``rlike``, a Java regex), without braces. Spark reads ``\\`` in a string literal as an
+    escape, so its literal dot is ``[.]``."""
     classes = {"D": "[0-9]", "A": "[A-Z]"}
     if dialect == "sqlite":
         return "".join(classes.get(c, c) for c in shape)
-    return "^" + "".join(classes.get(c, "\\." if c == "." else c) for c in shape) + "$"
+    dot = "[.]" if dialect == "hive" else "\\."
+    return "^" + "".join(classes.get(c, dot if c == "." else c) for c in shape) + "$"
 
 
 def well_formed(description: str, shapes: dict[str, tuple[str, ...]],
@@ -73,7 +89,7 @@ def well_formed(description: str, shapes: dict[str, tuple[str, ...]],
     """No non-NULL value of a column outside its shapes; one scan for all the columns."""
     def query(dialect: str) -> str:
         checks = []
-        matches = "glob" if dialect == "sqlite" else "~"
+        matches = {"sqlite": "glob", "postgresql": "~", "hive": "rlike"}[dialect]
         for column, alternatives in shapes.items():
             ok = " or ".join(f"{column} {matches} '{_shape_pattern(a, dialect)}'"
                              for a in alternatives)
@@ -94,12 +110,10 @@ def not_before(day: str, what: str) -> UnexpectedRowsByDialectExpectation:
 
 
 def not_in_future(what: str, severity: Any) -> UnexpectedRowsByDialectExpectation:
-    return UnexpectedRowsByDialectExpectation(
-        description=f"No {what} is created in the future (UTC)",
-        unexpected_rows_query=(
-            "select * from {batch} where created_date > cast(current_date as text)"
-        ),
-        severity=severity,
+    return by_dialect(
+        f"No {what} is created in the future (UTC)",
+        lambda dialect: f"select * from {{batch}} where created_date > {_TODAY[dialect]}",
+        severity,
     )
 
 

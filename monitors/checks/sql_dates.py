@@ -2,7 +2,11 @@
 
 The warehouse keeps dates as ISO text (SQLite has no date type). Every query that needs
 "the day before" goes through :func:`day_before` (raw-SQL checks: :func:`day_before_sql`),
-so a new target is one branch here.
+so a new target is one branch here. Keyed by SQLAlchemy dialect name: ``sqlite``,
+``postgresql``, and ``hive`` (Spark SQL through PyHive). Spark runs with ANSI mode on, where
+casting malformed text to a date raises: ``try_to_date`` makes it NULL instead, as SQLite's
+``date()`` does, so a malformed day is no previous day rather than a failed query (the
+``balance_date`` format check reports it).
 """
 
 from __future__ import annotations
@@ -20,6 +24,8 @@ def day_before(expr: sa.ColumnElement, dialect_name: str) -> sa.ColumnElement:
         return sa.func.date(expr, "-1 day")
     if dialect_name == "postgresql":
         return sa.func.to_char(sa.cast(expr, sa.Date) - sa.literal(1), "YYYY-MM-DD")
+    if dialect_name == "hive":
+        return sa.cast(sa.func.date_sub(sa.func.try_to_date(expr), sa.literal(1)), sa.String)
     raise NotImplementedError(f"day_before: no date arithmetic for SQL dialect {dialect_name!r}")
 
 
@@ -29,6 +35,8 @@ def day_before_sql(day: str, dialect_name: str) -> str:
         return f"date({day}, '-1 day')"
     if dialect_name == "postgresql":
         return f"to_char(cast({day} as date) - 1, 'YYYY-MM-DD')"
+    if dialect_name == "hive":
+        return f"cast(date_sub(try_to_date({day}), 1) as string)"
     raise NotImplementedError(f"day_before: no date arithmetic for SQL dialect {dialect_name!r}")
 
 

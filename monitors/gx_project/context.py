@@ -51,6 +51,23 @@ def open_context(project_root: Path = REPO_ROOT) -> Any:
     return context
 
 
+# Engines whose new-rows batches are not copied into temporary tables: GX's statement for Hive
+# (``CREATE TEMPORARY TABLE ... AS``) is not Spark SQL, and a Spark temporary view lives in one
+# Thrift session while GX's pooled connections may each open another.
+NO_TEMP_TABLES = ("hive",)
+
+
+def for_warehouse(context: Any, dialect: str) -> None:
+    """Adapt the open context to the warehouse's SQL dialect, in memory only: the committed
+    ``gx/`` serves every engine. On Spark the new-rows data source reads its scoped query
+    inline (each expectation re-runs it) instead of copying it into a temporary table."""
+    if dialect not in NO_TEMP_TABLES:
+        return
+    for source in context.data_sources.all().values():
+        if getattr(source, "create_temp_table", False):
+            source.create_temp_table = False
+
+
 def check_suite(suite: Any, expected: list[Any]) -> None:
     """Raise :class:`SuiteIncomplete` unless ``suite`` holds exactly ``expected``'s
     expectation classes and severities (GX drops unknown classes without raising)."""

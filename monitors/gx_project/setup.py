@@ -9,9 +9,11 @@ Re-running it therefore changes no committed byte, and a fresh build equals the 
 Validation results and the Data Docs site live beside each warehouse
 (``${BALANCEWATCH_SITE_ROOT}``, see ``balancewatch.settings.docs_dir_for``), never in ``gx/``.
 
-The warehouse is reached through ``${BALANCEWATCH_SQLALCHEMY_URL}`` (a SQLite or PostgreSQL URL set
-from the warehouse setting by :mod:`balancewatch.warehouse`), resolved when a checkpoint runs; one
-committed context serves both engines, and nothing machine-specific or secret is written.
+The warehouse is reached through ``${BALANCEWATCH_SQLALCHEMY_URL}`` (a SQLite, PostgreSQL or Spark
+``hive://`` URL set from the warehouse setting by :mod:`balancewatch.warehouse`), resolved when a
+checkpoint runs; one committed context serves every engine (what differs on Spark is set in memory
+by :func:`monitors.gx_project.context.for_warehouse`), and nothing machine-specific or secret is
+written.
 """
 
 from __future__ import annotations

@@ -2,11 +2,12 @@
 
 ``python -m monitors.gx_project.timing WAREHOUSE [--window-start DAY]``
 
-Prints the wall time of each whole-table checkpoint (what a first run or ``--full-check`` runs),
-of the swing expectation alone through GX, and of the same check as one raw SQL query through
-``sqlite3`` (the floor the expectation is compared with). It writes only this run's scope row
-(``monitor_scope``, whole tables), as the monitor does; validation results go to a scratch folder,
-not the warehouse's Data Docs site.
+``WAREHOUSE`` is any warehouse setting (a SQLite file, a PostgreSQL or Spark URL). Prints the wall
+time of each whole-table checkpoint (what a first run or ``--full-check`` runs), of the swing
+expectation alone through GX, and of the same check as one raw SQL query through the warehouse's
+own DB-API driver (the floor the expectation is compared with). It writes only this run's scope
+row (``monitor_scope``, whole tables), as the monitor does; validation results go to a scratch
+folder, not the warehouse's Data Docs site.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import sqlite3
 import sys
 import tempfile
 import time
@@ -34,18 +34,22 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m monitors.gx_project.timing", description=__doc__
     )
-    parser.add_argument("warehouse", type=Path)
+    parser.add_argument("warehouse", help="SQLite file, postgresql:// or spark:// URL")
     parser.add_argument("--window-start", default=None, help="first evaluated day (default: all)")
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args(argv)
-    warehouse = args.warehouse.resolve()
-    if not warehouse.is_file():
+    from balancewatch.warehouse import WarehouseError, export, parse
+
+    try:
+        warehouse = parse(args.warehouse)
+        found = warehouse.exists()
+    except WarehouseError as exc:
+        print(f"timing: {exc}", file=sys.stderr)
+        return 2
+    if not found:
         print(f"timing: warehouse not found: {warehouse}", file=sys.stderr)
         return 2
-    os.environ["BALANCEWATCH_WAREHOUSE"] = str(warehouse)
-    from balancewatch.warehouse import export, parse
-
-    export(parse(warehouse))  # the GX data sources read ${BALANCEWATCH_SQLALCHEMY_URL}
+    export(warehouse)  # the GX data sources read ${BALANCEWATCH_SQLALCHEMY_URL}
 
     import sqlalchemy as sa
 
@@ -54,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     from monitors.checks.suites import SWING_WINDOW_PARAMETER
     from monitors.checks.swing_expectation import ExpectDailyBalanceSwingsWithinThreshold
     from monitors.checks.swing_query import METRIC_DEFAULTS, swings_query
-    from monitors.gx_project.context import REPO_ROOT, open_context
+    from monitors.gx_project.context import REPO_ROOT, for_warehouse, open_context
     from monitors.gx_project.setup import FULL_SUFFIX, _committed_files
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -63,8 +67,9 @@ def main(argv: list[str] | None = None) -> int:
             shutil.copyfile(path, Path(tmp) / "gx" / rel)
         os.environ[SITE_ROOT_ENV] = str(Path(tmp) / "site-root")  # not the warehouse's site
         context = open_context(Path(tmp))
+        for_warehouse(context, warehouse.dialect)
         params = {SWING_WINDOW_PARAMETER: args.window_start or "0000-01-01"}
-        with parse(warehouse).connection() as conn:
+        with warehouse.connection() as conn:
             write_scope(conn, plan_scope(conn, latest_invoice_day(conn), None, full_check=True))
         for name in ("staging", "balance"):
             checkpoint = context.checkpoints.get(name + FULL_SUFFIX)
@@ -82,15 +87,14 @@ def main(argv: list[str] | None = None) -> int:
     sql = str(
         swings_query(
             sa.table("fact_daily_balance"),
-            "sqlite",
+            warehouse.dialect,
             **{**METRIC_DEFAULTS, "window_start": args.window_start},
-        ).compile(dialect=sa.create_engine("sqlite://").dialect,
+        ).compile(dialect=sa.create_engine(warehouse.sqlalchemy_url()).dialect,
                   compile_kwargs={"literal_binds": True})
     )
-    conn = sqlite3.connect(f"file:{warehouse}?mode=ro", uri=True)
-    raw_seconds = _best_of(args.repeat, lambda: conn.execute(sql).fetchall())
-    rows = conn.execute("select count(*) from fact_daily_balance").fetchone()[0]
-    conn.close()
+    with warehouse.connection(read_only=True) as conn:
+        raw_seconds = _best_of(args.repeat, lambda: conn.execute(sql).fetchall())
+        rows = conn.scalar("select count(*) from fact_daily_balance")
     print(f"swing expectation via GX {gx_seconds:6.2f} s (best of {args.repeat})")
     print(f"same check as raw SQL    {raw_seconds:6.2f} s (best of {args.repeat}; "
           f"fact_daily_balance: {rows:,} rows)")
