@@ -1,14 +1,13 @@
 """Great Expectations on Spark: the swing expectation and every per-dialect check, against
 hand-made tables on a Spark Thrift Server, and against the same tables on SQLite.
 
-Runs when ``$BALANCEWATCH_TEST_SPARK`` names a server (``spark://host:port``); the module creates
-a database of its own there and drops it afterwards. Unset: skipped. Set but unreachable: a
-failure, not a skip (CI must prove the engine it was asked to prove).
+Runs on the session's Spark Thrift Server (tests/conftest.py); the module creates a database of
+its own there and drops it afterwards. Skipped only when ``BALANCEWATCH_TEST_ENGINES`` excludes
+spark.
 """
 
 from __future__ import annotations
 
-import os
 import secrets
 import shutil
 from collections.abc import Iterator
@@ -19,11 +18,12 @@ import pytest
 
 gx = pytest.importorskip("great_expectations")
 
-from balancewatch.warehouse import SPARK, Warehouse, WarehouseError, parse  # noqa: E402
+from balancewatch.warehouse import SPARK, Warehouse, parse  # noqa: E402
 from monitors.checks.swing_expectation import ExpectDailyBalanceSwingsWithinThreshold  # noqa: E402
+from tests.conftest import ENGINES, fresh_warehouse  # noqa: E402
 
-SPARK_BASE = os.environ.get("BALANCEWATCH_TEST_SPARK", "").strip()
-pytestmark = pytest.mark.skipif(not SPARK_BASE, reason="BALANCEWATCH_TEST_SPARK is not set")
+pytestmark = pytest.mark.skipif(SPARK not in ENGINES,
+                                reason="BALANCEWATCH_TEST_ENGINES excludes spark")
 
 TYPES = {
     "sqlite": {"int": "integer", "real": "real", "text": "text", "bool": "integer"},
@@ -41,18 +41,11 @@ ORGS = {"organization_id": "int", "created_at": "text", "created_date": "text",
 
 
 @pytest.fixture(scope="module")
-def spark() -> Iterator[Warehouse]:
-    """A fresh database on the test server, dropped with everything in it afterwards."""
-    warehouse = parse(f"{SPARK_BASE.rstrip('/')}/bw_gx_test_{secrets.token_hex(4)}")
-    try:
+def spark(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Warehouse]:
+    """A fresh database on the session's server, dropped with everything in it afterwards."""
+    with fresh_warehouse(SPARK, tmp_path_factory.mktemp("gx-spark")) as warehouse:
         warehouse.create()
-    except WarehouseError as exc:
-        pytest.fail(f"Spark test server unreachable ({exc}); start it (python -m "
-                    "balancewatch.spark_server start), or unset BALANCEWATCH_TEST_SPARK")
-    try:
         yield warehouse
-    finally:
-        warehouse.drop()
 
 
 def write_tables(warehouse: Warehouse, tables: dict[str, tuple[dict[str, str], list]]) -> None:
