@@ -68,6 +68,16 @@ def _stop_test_spark_server() -> Iterator[None]:
         shutil.rmtree(server.folder, ignore_errors=True)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _site_root(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """A GX site root for tests that open the context without a monitor run having set one (so
+    they pass in any order, on any xdist worker, and never write under warehouse/)."""
+    from balancewatch.settings import SITE_ROOT_ENV
+
+    if not os.environ.get(SITE_ROOT_ENV):
+        os.environ[SITE_ROOT_ENV] = str(tmp_path_factory.mktemp("site-root"))
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Groups for ``pytest -n 2 --dist loadgroup`` (``make test``): every test that talks to Spark
     in one group, so one worker starts the one Spark Thrift Server and both workers never share

@@ -33,6 +33,8 @@ from tests.late_data import (
 )
 from tests.slack_server import FakeSlack
 
+pytestmark = pytest.mark.spark
+
 RESOLVED_COLUMNS = ("organization_id", "balance_date", "detected_as", "resolved_at", "resolution",
                     "resolution_status", "message_ts", "delivery_status", "restated_by_load_id")
 
