@@ -7,6 +7,13 @@ file) stays under one folder, ``warehouse/spark`` by default (git-ignored). One 
 Derby metastore at a time, so the server is the only thing that opens it: every client (the
 loader, dbt, GX) talks to it over Thrift.
 
+pyspark's jars lack hive-llap-common, yet Hive's ``FunctionRegistry`` needs one of its interfaces
+(``LlapSigner.Signable``) to initialise; the server initialises it when it closes a session on a
+Thrift worker thread that has no Hive client yet, and without the interface that close fails
+(``NoClassDefFoundError``), which dbt reports as a failed model. The server therefore starts with
+a stand-in for that one empty interface, compiled once into its folder (``javac``, part of the
+JDK).
+
 Imports only the standard library (pyspark is located, not imported).
 """
 
@@ -15,6 +22,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -135,6 +143,33 @@ def spark_home() -> Path:
     return Path(found.origin).parent
 
 
+_LLAP_STUB = """package org.apache.hadoop.hive.llap.security;
+
+/** A stand-in for hive-llap-common's interface (see balancewatch/spark_server.py). */
+public interface LlapSigner {
+    interface Signable {}
+}
+"""
+
+
+def llap_stub(folder: Path) -> Path:
+    """The compiled stand-in for ``LlapSigner`` (a class-path folder), built once."""
+    classes = folder / "llap-stub"
+    if (classes / "org/apache/hadoop/hive/llap/security/LlapSigner$Signable.class").is_file():
+        return classes
+    source = folder / "llap-stub-src" / "LlapSigner.java"
+    source.parent.mkdir(parents=True, exist_ok=True)
+    source.write_text(_LLAP_STUB)
+    javac = shutil.which("javac")
+    if javac is None:
+        raise SparkServerError("javac (a JDK 17) is needed to start the Spark Thrift Server: "
+                               "apt-get install openjdk-17-jdk-headless")
+    done = subprocess.run([javac, "-d", str(classes), str(source)], capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SparkServerError(f"javac failed: {done.stderr.strip()[:300]}")
+    return classes
+
+
 def _command(folder: Path, host: str, port: int) -> list[str]:
     metastore = folder / "metastore_db"
     java_options = f"-Dderby.system.home={folder} -Djava.io.tmpdir={folder / 'tmp'}"
@@ -142,6 +177,7 @@ def _command(folder: Path, host: str, port: int) -> list[str]:
     return [
         str(spark_home() / "bin" / "spark-submit"),
         "--master", "local[2]",
+        "--driver-class-path", str(llap_stub(folder)),
         "--class", "org.apache.spark.sql.hive.thriftserver.HiveThriftServer2",
         "--name", "balancewatch-thrift",
         "--driver-memory", os.environ.get("BALANCEWATCH_SPARK_MEMORY", "2g"),

@@ -36,9 +36,12 @@ _spark: dict[str, object] = {}
 
 
 def spark_server_url() -> str:
-    """``spark://127.0.0.1:PORT`` of the session's Spark Thrift Server (started on first use)."""
+    """``spark://127.0.0.1:PORT`` of the session's Spark Thrift Server (started on first use; a
+    start that failed fails every later Spark test at once instead of starting another JVM)."""
     if os.environ.get("BALANCEWATCH_TEST_SPARK"):
         return os.environ["BALANCEWATCH_TEST_SPARK"].rstrip("/")
+    if "error" in _spark:
+        pytest.fail(str(_spark["error"]))
     if "url" not in _spark:
         from balancewatch.spark_server import SparkServer, SparkServerError
 
@@ -50,7 +53,8 @@ def spark_server_url() -> str:
         try:
             server.start()
         except SparkServerError as exc:
-            pytest.fail(f"could not start the test Spark Thrift Server: {exc}")
+            _spark["error"] = f"could not start the test Spark Thrift Server: {exc}"
+            pytest.fail(str(_spark["error"]))
         _spark["url"] = f"spark://127.0.0.1:{port}"
     return str(_spark["url"])
 
@@ -78,6 +82,7 @@ def _site_root(tmp_path_factory: pytest.TempPathFactory) -> None:
         os.environ[SITE_ROOT_ENV] = str(tmp_path_factory.mktemp("site-root"))
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Groups for ``pytest -n 2 --dist loadgroup`` (``make test``): every test that talks to Spark
     in one group, so one worker starts the one Spark Thrift Server and both workers never share
