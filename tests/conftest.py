@@ -16,8 +16,6 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
-import socket
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -26,50 +24,20 @@ import pytest
 
 from balancewatch.warehouse import POSTGRES, SPARK, SQLITE, Warehouse, WarehouseError, parse
 from tests.slack_server import FakeSlack
+from tests.spark_session import spark_server_url, stop_spark_server
 
 SERVER = os.environ.get("BALANCEWATCH_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432")
 ENGINES = tuple(
     e.strip()
     for e in os.environ.get("BALANCEWATCH_TEST_ENGINES", "sqlite,postgres,spark").split(",")
 )
-_spark: dict[str, object] = {}
-
-
-def spark_server_url() -> str:
-    """``spark://127.0.0.1:PORT`` of the session's Spark Thrift Server (started on first use; a
-    start that failed fails every later Spark test at once instead of starting another JVM)."""
-    if os.environ.get("BALANCEWATCH_TEST_SPARK"):
-        return os.environ["BALANCEWATCH_TEST_SPARK"].rstrip("/")
-    if "error" in _spark:
-        pytest.fail(str(_spark["error"]))
-    if "url" not in _spark:
-        from balancewatch.spark_server import SparkServer, SparkServerError
-
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = probe.getsockname()[1]
-        server = SparkServer(Path(tempfile.mkdtemp(prefix="balancewatch-test-spark-")), port)
-        _spark["server"] = server
-        try:
-            server.start()
-        except SparkServerError as exc:
-            _spark["error"] = f"could not start the test Spark Thrift Server: {exc}"
-            pytest.fail(str(_spark["error"]))
-        _spark["url"] = f"spark://127.0.0.1:{port}"
-    return str(_spark["url"])
 
 
 @pytest.fixture(scope="session", autouse=True)
 def _stop_test_spark_server() -> Iterator[None]:
     """Stop the session's Spark Thrift Server (if a test started one) and remove its folder."""
     yield
-    server = _spark.get("server")
-    if server is not None:
-        from balancewatch.spark_server import SparkServer
-
-        assert isinstance(server, SparkServer)
-        server.stop()
-        shutil.rmtree(server.folder, ignore_errors=True)
+    stop_spark_server()
 
 
 @pytest.fixture(scope="session", autouse=True)
