@@ -73,7 +73,7 @@ system-packages:
 	@bash scripts/ensure-system-packages.sh
 
 # The end-to-end tests run on SQLite and PostgreSQL, and those marked `spark` on a local Spark Thrift
-# Server the tests start (Java 17; BALANCEWATCH_TEST_ENGINES=sqlite: SQLite only).
+# Server the tests start (a JDK 17; BALANCEWATCH_TEST_ENGINES=sqlite: SQLite only).
 postgres:
 	@bash scripts/ensure-postgres.sh
 
