@@ -7,7 +7,6 @@ statements run by Spark itself (:mod:`bench.spark_floor`)."""
 from __future__ import annotations
 
 import os
-import socket
 from pathlib import Path
 
 from bench.data import Delivery
@@ -21,12 +20,9 @@ ENGINES = ("sqlite", "postgres", "spark")
 
 def start_spark(work: Path):  # noqa: ANN201 - a balancewatch.spark_server.SparkServer
     """A local Spark Thrift Server for the bench, on a free port (stop it when done)."""
-    from balancewatch.spark_server import SparkServer
+    from balancewatch.spark_server import SparkServer, free_port
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = SparkServer(work / "spark", port)
+    server = SparkServer(work / "spark", free_port())
     server.start()
     return server
 

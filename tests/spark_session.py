@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import tempfile
 from pathlib import Path
 
@@ -27,19 +26,16 @@ def spark_server_url() -> str:
     if "error" in _spark:
         pytest.fail(str(_spark["error"]))
     if "url" not in _spark:
-        from balancewatch.spark_server import SparkServer, SparkServerError
+        from balancewatch.spark_server import SparkServer, SparkServerError, free_port
 
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = probe.getsockname()[1]
-        server = SparkServer(Path(tempfile.mkdtemp(prefix="balancewatch-test-spark-")), port)
+        server = SparkServer(Path(tempfile.mkdtemp(prefix="balancewatch-test-spark-")), free_port())
         _spark["server"] = server
         try:
             server.start()
         except SparkServerError as exc:
             _spark["error"] = f"could not start the test Spark Thrift Server: {exc}"
             pytest.fail(str(_spark["error"]))
-        _spark["url"] = f"spark://127.0.0.1:{port}"
+        _spark["url"] = f"spark://127.0.0.1:{server.port}"
     return str(_spark["url"])
 
 
