@@ -194,13 +194,16 @@ def balance_series(conn: Connection, organization_id: int, day: str, as_of: str 
     from datetime import date, timedelta
 
     flagged = date.fromisoformat(day)
-    start = (flagged - timedelta(days=before)).isoformat()
-    end = (flagged + timedelta(days=after)).isoformat()
+    first = flagged - timedelta(days=before)
+    last = flagged + timedelta(days=after)
     if as_of is not None:
-        end = min(end, max(as_of, day))
+        last = min(last, date.fromisoformat(max(as_of, day)))
+    # each day by name: one seek each in the (balance_date, organization_id) unique index, where
+    # a date range reads every organization's rows of those days (0.12 s an alert at 21,806)
+    days = [(first + timedelta(days=n)).isoformat() for n in range((last - first).days + 1)]
     rows = conn.execute(
         "select balance_date, balance_usd from fact_daily_balance where organization_id = ? "
-        "and balance_date >= ? and balance_date <= ? order by balance_date",
-        (organization_id, start, end),
+        f"and balance_date in ({', '.join('?' * len(days))}) order by balance_date",
+        (organization_id, *days),
     ).fetchall()
     return [(r[0], float(r[1])) for r in rows]
