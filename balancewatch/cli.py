@@ -12,10 +12,17 @@ from pathlib import Path
 
 from balancewatch import alerts_cli, exit_codes
 from balancewatch.dotenv import load_dotenv
+from balancewatch.location import check_sqlite_location
 from balancewatch.overlap import build_while_gx_starts
 from balancewatch.run_lock import DEFAULT_WAIT_SECONDS, Busy, run_lock
 from balancewatch.run_log import run_log
-from balancewatch.settings import SAMPLE_DIR, export_warehouse, logs_dir_for, resolve_warehouse
+from balancewatch.settings import (
+    DEFAULT_WAREHOUSE,
+    SAMPLE_DIR,
+    export_warehouse,
+    logs_dir_for,
+    resolve_warehouse,
+)
 from balancewatch.warehouse import Warehouse, WarehouseError
 from monitors.findings.watermark import DEFAULT_FIRST_RUN_DAYS
 
@@ -203,11 +210,20 @@ def _secrets(warehouse: Warehouse) -> tuple[str | None, ...]:
     return (warehouse.password, *(os.environ.get(name) for name in SECRET_ENV))
 
 
+def _writes(args: argparse.Namespace, warehouse: Warehouse) -> bool:
+    """Whether this command writes the warehouse (``alerts`` reads, or writes one that exists)."""
+    if args.command != "alerts":
+        return True
+    return args.action in ("ack", "mute", "unmute") and warehouse.exists()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     load_dotenv(Path(".env"))
     try:
         warehouse = export_warehouse(resolve_warehouse(args.warehouse))
+        if _writes(args, warehouse):
+            check_sqlite_location(warehouse, creatable_folder=DEFAULT_WAREHOUSE.parent)
     except WarehouseError as exc:
         print(f"balancewatch: {exc}", file=sys.stderr)
         return exit_codes.BAD_INPUT

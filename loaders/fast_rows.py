@@ -17,6 +17,7 @@ from loaders.parsing import (
     parse_date,
     parse_decimal,
     parse_int64,
+    parse_positive_decimal,
     parse_text,
     parse_utc_timestamp,
 )
@@ -27,11 +28,12 @@ _DAY = r"[0-9]{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])"
 _PATTERNS = {
     parse_int64: r"-?[0-9]{1,19}",
     parse_decimal: r"-?[0-9]{1,30}(?:\.[0-9]{1,30})?",
+    parse_positive_decimal: r"[0-9]{1,30}(?:\.[0-9]{1,30})?",  # and not 0: checked after the cast
     parse_date: _DAY,
     parse_utc_timestamp: _DAY + r"T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]{1,9})?Z",
     parse_text: r"[^\x1f]*",
 }
-_CASTS = {parse_int64: "int", parse_decimal: "float"}
+_CASTS = {parse_int64: "int", parse_decimal: "float", parse_positive_decimal: "float"}
 
 FastConverter = Callable[[list[str]], "tuple[object, ...] | None"]
 
@@ -62,6 +64,7 @@ def build_fast_converter(spec: TableSpec, extra: tuple[object, ...] = ()) -> Fas
     fields = []
     casts = []
     int_positions = []
+    positive_positions = []
     day_positions = []
     for i, column in enumerate(spec.columns):
         pattern = _PATTERNS[column.parse]
@@ -73,6 +76,8 @@ def build_fast_converter(spec: TableSpec, extra: tuple[object, ...] = ()) -> Fas
         casts.append(value if column.required else f"({value} if r[{i}] else None)")
         if column.parse is parse_int64:
             int_positions.append(i)
+        if column.parse is parse_positive_decimal:
+            positive_positions.append(i)
         if column.parse in (parse_date, parse_utc_timestamp):
             day_positions.append(i)
     row_pattern = re.compile(SEPARATOR.join(fields))
@@ -89,6 +94,10 @@ def build_fast_converter(spec: TableSpec, extra: tuple[object, ...] = ()) -> Fas
         for i in int_positions:
             value = values[i]
             if value is not None and not INT64_MIN <= value <= INT64_MAX:
+                return None
+        for i in positive_positions:
+            value = values[i]
+            if value is not None and not value > 0:
                 return None
         for i in day_positions:
             if row[i] and not real_day(row[i]):

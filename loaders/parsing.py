@@ -44,6 +44,15 @@ def parse_decimal(text: str) -> float:
     return value
 
 
+def parse_positive_decimal(text: str) -> float:
+    """A decimal number greater than zero (an invoice's amount, an FX rate: USD = AMOUNT /
+    FX_RATE, so a rate of 0 would make every USD figure of the invoice meaningless)."""
+    value = parse_decimal(text)
+    if value <= 0:
+        raise ValueError("must be greater than 0")
+    return value
+
+
 def parse_date(text: str) -> str:
     """A calendar date ``YYYY-MM-DD``; kept as ISO text."""
     if not _DATE.fullmatch(text):

@@ -80,7 +80,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 @pytest.fixture
 def warehouse(tmp_path: Path) -> Path:
-    """Path of a warehouse file that does not exist yet."""
+    """Path of a warehouse file that does not exist yet (in a folder that does)."""
+    (tmp_path / "warehouse").mkdir()
     return tmp_path / "warehouse" / "test.db"
 
 
@@ -89,6 +90,7 @@ def fresh_warehouse(kind: str, folder: Path) -> Iterator[Warehouse]:
     """A warehouse that does not exist yet: a file under ``folder``, or a database name that is
     dropped (with everything in it) when the block ends."""
     if kind == SQLITE:
+        (folder / "warehouse").mkdir(parents=True, exist_ok=True)
         yield parse(folder / "warehouse" / "test.db")
         return
     server = spark_server_url() if kind == SPARK else SERVER.rstrip("/")

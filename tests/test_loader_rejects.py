@@ -60,6 +60,22 @@ CASES = {
         one_row(FX_RATE="abc"),
         "invoices.csv:2:FX_RATE: 'abc': not a decimal number",
     ),
+    "zero rate (USD = AMOUNT / FX_RATE)": (
+        one_row(FX_RATE="0.00000000"),
+        "invoices.csv:2:FX_RATE: '0.00000000': must be greater than 0",
+    ),
+    "negative rate": (
+        one_row(FX_RATE="-1.5"),
+        "invoices.csv:2:FX_RATE: '-1.5': must be greater than 0",
+    ),
+    "zero amount": (
+        one_row(AMOUNT="0.00"),
+        "invoices.csv:2:AMOUNT: '0.00': must be greater than 0",
+    ),
+    "negative amount": (
+        one_row(AMOUNT="-92.00"),
+        "invoices.csv:2:AMOUNT: '-92.00': must be greater than 0",
+    ),
     "empty required amount": (
         one_row(AMOUNT=""),
         "invoices.csv:2:AMOUNT: '': required value is empty",
