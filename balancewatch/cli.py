@@ -210,6 +210,14 @@ def _secrets(warehouse: Warehouse) -> tuple[str | None, ...]:
     return (warehouse.password, *(os.environ.get(name) for name in SECRET_ENV))
 
 
+def _waiting(warehouse: Warehouse, seconds: float) -> Callable[[str], None]:
+    """The line a run prints when another run holds the warehouse's lock."""
+    def say(holder: str) -> None:
+        print(f"balancewatch: waiting up to {seconds:.0f} s for the run holding the lock of "
+              f"{warehouse} ({holder}; --lock-wait SECONDS)", flush=True)
+    return say
+
+
 def _writes(args: argparse.Namespace, warehouse: Warehouse) -> bool:
     """Whether this command writes the warehouse (``alerts`` reads, or writes one that exists)."""
     if args.command != "alerts":
@@ -230,7 +238,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "alerts":  # reads, or writes one row: no run lock needed
         return alerts_cli.run_alerts(args, warehouse)
     try:
-        with run_lock(warehouse, args.lock_wait), run_log(
+        waiting = _waiting(warehouse, args.lock_wait)
+        with run_lock(warehouse, args.lock_wait, on_wait=waiting), run_log(
             logs_dir_for(warehouse), args.command, _secrets(warehouse), keep=warehouse.exists
         ) as log:
             if args.command == "run":

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -61,20 +62,24 @@ def test_a_second_run_exits_2_naming_the_holder_when_it_cannot_wait(
         holder.wait()
     assert done.returncode == 2
     assert "another balancewatch run holds" in done.stderr and "--lock-wait" in done.stderr
-    assert f"pid {holder.pid}" in done.stderr or engine_warehouse.kind != "sqlite"
+    assert f"pid {holder.pid} on {socket.gethostname()} since 20" in done.stderr
 
 
-def test_a_waiting_run_goes_on_once_the_other_finishes(tmp_path: Path) -> None:
-    from balancewatch.warehouse import parse
-
-    warehouse = parse(tmp_path / "w.db")
+def test_a_waiting_run_says_whom_it_waits_for_and_goes_on_once_the_other_finishes(
+    engine_warehouse: Warehouse, tmp_path: Path
+) -> None:
     marker = tmp_path / "released"
-    holder = hold(warehouse, 2, marker)
-    done = cli("load", str(tiny_delivery(tmp_path / "d")), "--warehouse", str(warehouse.path),
-               "--lock-wait", "60")
+    holder = hold(engine_warehouse, 3, marker)
+    done = cli("load", str(tiny_delivery(tmp_path / "d")), "--warehouse",
+               engine_warehouse.location(), "--lock-wait", "60")
     holder.wait()
     assert done.returncode == 0, done.stderr
     assert marker.read_text() == "released"  # it ran after the holder let go, not alongside
+    first = done.stdout.splitlines()[0]
+    assert first.startswith(f"balancewatch: waiting up to 60 s for the run holding the lock of "
+                            f"{engine_warehouse} (pid {holder.pid} on {socket.gethostname()} "
+                            "since 20"), first
+    assert sum(line.startswith("balancewatch: waiting") for line in done.stdout.splitlines()) == 1
 
 
 def test_a_killed_runs_lock_does_not_block(tmp_path: Path) -> None:
