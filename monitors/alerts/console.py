@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from monitors.alerts.digest import format_pct, format_usd, restated_by
+from monitors.alerts.digest import cause_line, format_pct, format_usd, restated_by
 from monitors.findings.results import SWING_TYPE, Resolution, SuiteSummary, SwingAlert
 from monitors.findings.watermark import Window
 
@@ -64,7 +64,7 @@ def _swing_rows(swings: list[SwingAlert], top: int, *, late: bool = False) -> li
             line += f"  {restated_by(s)}"
         lines.append(line)
         if s.causes:
-            lines.append(f"  {'':>21}  cause: {s.causes[0].describe()}")
+            lines.append(f"  {'':>21}  cause: {cause_line(s)}")
     if len(ranked) > len(shown):
         lines.append(f"  ... and {len(ranked) - len(shown)} more (all in the report and "
                      "`balancewatch alerts list`)")

@@ -64,6 +64,23 @@ def format_usd(value: float) -> str:
     return f"{sign}${abs(value):,.2f}"
 
 
+def cause_line(swing: SwingAlert) -> str | None:
+    """The swing's largest invoice, and what the rest of its day adds up to, so the line sums
+    to the day's change: ``invoice 42 paid EUR 1.00 = +$1.09 … and 3 more invoices
+    (+$189,933.60)``; None when no cause is stored."""
+    if not swing.causes:
+        return None
+    top = swing.causes[0]
+    line = top.describe()
+    more = swing.invoice_count - 1
+    if more > 0:
+        rest = swing.change_usd - top.effect_usd
+        sign = "+" if rest >= 0 else "-"
+        line += (f" … and {more} more invoice{'s' if more > 1 else ''} "
+                 f"({sign}${abs(rest):,.2f})")
+    return line
+
+
 def format_pct(value: float | None) -> str:
     """``+912.3%`` style; ``n/a`` when there is no percentage."""
     return "n/a" if value is None else f"{value:+,.1f}%"

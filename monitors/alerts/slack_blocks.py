@@ -5,7 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from monitors.alerts.digest import Digest, describe_swing, format_pct, format_usd, restated_by
+from monitors.alerts.digest import (
+    Digest,
+    cause_line,
+    describe_swing,
+    format_pct,
+    format_usd,
+    restated_by,
+)
 from monitors.findings.results import Resolution, SwingAlert
 
 MAX_BLOCKS = 50  # Slack rejects a message with more blocks
@@ -65,7 +72,7 @@ def _swing_line(rank: int, swing: SwingAlert, *, found: bool = False) -> str:
     if found and swing.first_seen_at:
         line += f" · found {swing.first_seen_at[:10]}"
     if swing.causes:
-        line += f"\n      _cause: {swing.causes[0].describe()}_"
+        line += f"\n      _cause: {cause_line(swing)}_"
     return line
 
 

@@ -180,11 +180,25 @@ def load_context(conn: Connection, key: tuple[int, str, str]) -> OrganizationCon
 
 
 def with_causes(conn: Connection, swings: list[SwingAlert], *, top: int = 1) -> list[SwingAlert]:
-    """``swings`` with their stored top causes attached."""
+    """``swings`` with their stored top causes and their day's invoice count attached."""
     from dataclasses import replace
 
     causes = load_causes(conn, [s.key for s in swings], top=top)
-    return [replace(s, causes=causes.get(s.key, ())) for s in swings]
+    counts = _invoice_counts(conn, [s.key for s in swings])
+    return [replace(s, causes=causes.get(s.key, ()), invoice_count=counts.get(s.key, 0))
+            for s in swings]
+
+
+def _invoice_counts(conn: Connection, keys: list[tuple[int, str, str]]
+                    ) -> dict[tuple[int, str, str], int]:
+    """How many invoices with a balance effect each key's day has (from the stored context)."""
+    if not keys or "balance_alert_context" not in conn.table_names():
+        return {}
+    wanted = set(keys)
+    rows = conn.execute(
+        "select organization_id, balance_date, rule, invoice_count from balance_alert_context "
+        "where balance_date >= ?", (min(k[1] for k in wanted),)).fetchall()
+    return {key: int(r[3]) for r in rows if (key := (int(r[0]), r[1], r[2])) in wanted}
 
 
 def balance_series(conn: Connection, organization_id: int, day: str, as_of: str | None, *,

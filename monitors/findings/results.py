@@ -65,6 +65,7 @@ class SwingAlert:
     load_id: int | None = None  # late data: the newest load that restated the day
     reopened: bool = False  # it had been resolved, and swings again
     causes: tuple[Cause, ...] = ()  # its day's invoices by |USD effect| (as stored; may be cut)
+    invoice_count: int = 0  # its day's invoices with a balance effect (causes may list fewer)
     first_seen_at: str | None = None  # when a run recorded it (UTC, utc_now's format)
 
     @property
