@@ -143,7 +143,8 @@ def run_monitor(
     first_day = window.first_day if window and window.days else None
     scope = _plan_scope(warehouse, as_of, first_day, full_check)
     detail(f"monitor: {scope.describe()}")
-    run_name = f"{window.first_day}_to_{window.as_of}" if window and window.days else "no-new-days"
+    run_name = (f"{window.first_day}_to_{window.as_of}" if window and window.days
+                else f"as-of-{as_of}_no-new-days")
     run_id = RunIdentifier(run_name=run_name, run_time=datetime.now(UTC))
     run_time = run_id.run_time.strftime("%Y%m%dT%H%M%S.%fZ")  # GX's folder name for the run
     report = MonitorReport(OK, window=window)
@@ -247,6 +248,7 @@ def _write_report(ledger: MonitorRun, report: MonitorReport, run_name: str, run_
         run_name, run_time, str(ledger.warehouse), ledger.as_of,
         f"{window.days} day(s) evaluated ({window.reason})" if window else "no as-of date",
         ledger.suites, report.swings, report.late, report.resolved,
+        title=_title(ledger, report),
     )
     try:
         publish(ledger.warehouse, ledger.site_root, base)
@@ -254,6 +256,16 @@ def _write_report(ledger: MonitorRun, report: MonitorReport, run_name: str, run_
         say(f"monitor: run report not written: {type(exc).__name__}: {exc}")
     report.docs_index = ledger.report_file
     say(f"monitor: {closing}; report {ledger.report_file}")
+
+
+def _title(ledger: MonitorRun, report: MonitorReport) -> str:
+    """The run report's title: the days evaluated, or what a run without new days did."""
+    window = ledger.window
+    if window is not None and window.days:
+        return f"balancewatch run {window.first_day} .. {window.as_of}"
+    return (f"balancewatch run as of {ledger.as_of or 'n/a'}: no new days; "
+            f"{len(report.late)} swing(s) found in late data, {len(report.resolved)} alert(s) "
+            "resolved")
 
 
 def monitor(warehouse: str | os.PathLike[str] | Warehouse, **options: Any) -> int:

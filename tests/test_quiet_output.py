@@ -28,7 +28,8 @@ def test_a_default_run_on_the_sample_prints_under_25_lines_and_logs_the_rest(
     assert "checks passed: 3 suite(s), 40/41 expectations met" in out  # evaluated
     assert "BALANCE SWINGS: 31 day(s) moved more than 50%" in out  # found
     assert "... and 26 more (all in the report and `balancewatch alerts list`)" in out
-    assert "slack: not configured; 31 alert(s) recorded in balance_alerts" in out  # sent
+    assert ("slack: not configured, nothing sent; 31 alert(s) in balance_alerts were never sent "
+            "(`balancewatch alerts list --status pending`)") in out  # sent
     report = re.search(r"report (\S+\.html)", out)
     assert report and Path(report.group(1)).is_file()  # where the report is
     for detail in ("checkpoint staging", "GX context ready", "START", "stg_invoices  "):

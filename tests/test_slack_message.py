@@ -32,8 +32,8 @@ FEW = Digest(
     critical=(
         CriticalFailure(
             "fact_daily_balance",
-            "expect_column_values_to_not_be_null",
-            "3 rows with NULL organization_id",
+            "Column values to not be null (organization_id)",
+            "3 unexpected",
         ),
     ),
     docs_url="https://docs.example.test/balancewatch/index.html",

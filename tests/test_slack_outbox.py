@@ -162,7 +162,8 @@ def test_without_slack_settings_alerts_stay_recorded_for_the_console(
     conn: Connection,
 ) -> None:
     result = notify(conn, RUN, SlackSettings())
-    assert result.line() == "slack: not configured; 2 alert(s) recorded in balance_alerts"
+    assert result.line() == ("slack: not configured, nothing sent; 2 alert(s) in balance_alerts "
+                             "were never sent (`balancewatch alerts list --status pending`)")
     assert {row[1] for row in statuses(conn)} == {"pending"}
 
 

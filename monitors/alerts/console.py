@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 from monitors.alerts.digest import cause_line, format_pct, format_usd, restated_by
-from monitors.findings.results import SWING_TYPE, Resolution, SuiteSummary, SwingAlert
+from monitors.findings.results import (
+    SWING_TYPE,
+    FailedExpectation,
+    Resolution,
+    SuiteSummary,
+    SwingAlert,
+)
 from monitors.findings.watermark import Window
 
 
@@ -22,9 +28,9 @@ def suite_lines(summary: SuiteSummary, seconds: float | None = None) -> list[str
     return lines + [_failure_line(f) for f in _by_severity(summary.failures)]
 
 
-def _failure_line(f) -> str:
-    what = f" [{f.what}]" if f.what else ""
-    return f"      {f.severity:<8} {f.expectation_type}{what}: {f.observed}"
+def _failure_line(f: FailedExpectation) -> str:
+    """``      warning  Paid invoices carry payment currency, method and amount: 3 unexpected``"""
+    return f"      {f.severity:<8} {f.check}: {f.observed}"
 
 
 def _by_severity(failures: list) -> list:
@@ -78,19 +84,22 @@ def alert_block(
 ) -> list[str]:
     """The alert block every run prints, in three groups: swings on the new days, swings found
     in late data (days evaluated before, restated since), and alerts resolved."""
-    span = f"{window.first_day} .. {window.as_of}" if window.days else "no new days"
-    head = (
-        f"BALANCE SWINGS: {len(swings)} day(s) moved more than {100 * threshold:g}% "
-        + (f"and at least {format_usd(min_usd)} " if min_usd else "")
-        + f"day over day ({span}, {window.days} day(s) evaluated)"
-    )
-    if new_alerts is not None:
-        head += f"; {new_alerts} new alert(s) recorded"
+    if window.days:
+        head = (
+            f"BALANCE SWINGS: {len(swings)} day(s) moved more than {100 * threshold:g}% "
+            + (f"and at least {format_usd(min_usd)} " if min_usd else "")
+            + f"day over day ({window.first_day} .. {window.as_of}, {window.days} day(s) "
+            "evaluated)"
+        )
+        if new_alerts is not None:  # of which the late-data group holds the rest
+            head += f"; {new_alerts - len(late)} new alert(s) recorded"
+    else:
+        head = f"BALANCE SWINGS: no new days to evaluate (as of {window.as_of})"
     lines = [head, *_swing_rows(swings, top)]
     if late:
         lines += [
             f"LATE DATA: {len(late)} swing(s) on days evaluated before, "
-            "found after a load restated them",
+            "found after a load restated them: each a new alert",
             *_swing_rows(late, top, late=True),
         ]
     if resolved:

@@ -64,9 +64,8 @@ class NotifyResult:
                 f"pending{resolutions} and will be sent by the next run"
             )
         if self.channel == "console only":
-            return (
-                f"slack: not configured; {self.pending_alerts} alert(s) recorded in balance_alerts"
-            )
+            return (f"slack: not configured, nothing sent; {self.pending_alerts:,} alert(s) in "
+                    "balance_alerts were never sent (`balancewatch alerts list --status pending`)")
         if not self.sent_alerts and not self.sent_resolutions:
             return f"{self.channel}: nothing new to send"
         alerts = f"{self.sent_alerts} alert(s)"

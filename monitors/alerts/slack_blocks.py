@@ -135,7 +135,7 @@ def render_slack(digest: Digest, *, max_swings: int = MAX_SWINGS_SHOWN) -> Slack
     if digest.critical:
         shown = digest.critical[:MAX_CRITICAL_SHOWN]
         lines = [":rotating_light: *Critical checks failed* (the data cannot be trusted):"]
-        lines += [f"• *{c.suite}* · `{c.expectation}`: {c.detail}" for c in shown]
+        lines += [f"• *{c.suite}* · {c.expectation}: {c.detail}" for c in shown]
         if len(digest.critical) > len(shown):
             lines.append(f"…and {len(digest.critical) - len(shown)} more critical failure(s)")
         blocks += [_section(chunk) for chunk in _chunks(lines)]

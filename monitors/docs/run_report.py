@@ -61,6 +61,12 @@ class RunReport:
     contexts: dict[tuple, OrganizationContext] = field(default_factory=dict)
     charts: dict[tuple, str] = field(default_factory=dict)
     validations: Sequence[ValidationLink] = ()
+    title: str = ""  # default: "balancewatch run <run name>"
+
+    @property
+    def heading(self) -> str:
+        """The page's title."""
+        return self.title or f"balancewatch run {self.run_name}"
 
     @property
     def file_name(self) -> str:
@@ -94,11 +100,11 @@ def _critical(report: RunReport) -> str:
     failures = [f for s in report.suites for f in s.failures if f.severity == "critical"]
     if not failures:
         return ""
-    rows = "".join(f"<tr><td>{_e(f.suite)}</td><td>{_e(f.expectation_type)}</td>"
-                   f"<td>{_e(f.what)}</td><td>{_e(f.observed)}</td></tr>" for f in failures)
+    rows = "".join(f"<tr><td>{_e(f.suite)}</td><td>{_e(f.check)}</td>"
+                   f"<td>{_e(f.observed)}</td></tr>" for f in failures)
     return ('<div class="critical" id="critical"><h2>Critical checks failed: the data cannot be '
-            "trusted; nothing was recorded</h2><table><tr><th>suite</th><th>expectation</th>"
-            f"<th>what</th><th>observed</th></tr>{rows}</table></div>")
+            "trusted; nothing was recorded</h2><table><tr><th>suite</th><th>check</th>"
+            f"<th>observed</th></tr>{rows}</table></div>")
 
 
 def _causes_table(swing: SwingAlert) -> str:
@@ -170,10 +176,10 @@ def render_report(report: RunReport) -> str:
     )
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
-<title>balancewatch run {_e(report.run_name)}</title><style>{_STYLE}</style></head>
+<title>{_e(report.heading)}</title><style>{_STYLE}</style></head>
 <body>
 <p><a href="../index.html">All runs</a></p>
-<h1>balancewatch run {_e(report.run_name)}</h1>
+<h1>{_e(report.heading)}</h1>
 <p class="meta">Warehouse {_e(report.warehouse)} · as of {_e(report.as_of or 'n/a')} ·
 {_e(report.window)} · run {_e(report.run_time)}</p>
 <p><a href="#new-days">{len(report.swings)} swing(s) on new days</a> ·

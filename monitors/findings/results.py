@@ -104,6 +104,12 @@ class FailedExpectation:
     severity: str  # critical / warning / info
     what: str  # column or description
     observed: str  # observed value, unexpected count, or the exception message
+    sentence: str = ""  # the check in words (its description; else its type and column)
+
+    @property
+    def check(self) -> str:
+        """What a person reads for this check: its sentence, else its expectation type."""
+        return self.sentence or self.expectation_type
 
 
 @dataclass(frozen=True)
@@ -149,6 +155,17 @@ def _what(config: Any) -> str:
     return ""
 
 
+def _sentence(config: Any) -> str:
+    """``Paid invoices carry payment currency, method and amount`` (the description), or the
+    type in words: ``Column values to not be null (amount_usd)``."""
+    if config.description:
+        return str(config.description)
+    words = config.type.removeprefix("expect_").replace("_", " ")
+    what = _what(config)
+    words = words[:1].upper() + words[1:]
+    return f"{words} ({what})" if what else words
+
+
 def _observed(result: Any) -> str:
     info = result.exception_info or {}
     if info.get("raised_exception"):
@@ -165,6 +182,8 @@ def _observed(result: Any) -> str:
     if res.get("unexpected_count") is not None:
         return f"{res['unexpected_count']:,} unexpected"
     observed = res.get("observed_value")
+    if "unexpected_rows" in result.expectation_config.type and isinstance(observed, int):
+        return f"{observed:,} unexpected row(s)"
     if isinstance(observed, float):
         return f"observed {observed:.4g}"
     return f"observed {observed}" if observed is not None else "failed"
@@ -188,6 +207,7 @@ def summarize_suite(validation: Any) -> SuiteSummary:
                 severity="critical" if raised else _severity(config),
                 what=_what(config),
                 observed=_observed(r),
+                sentence=_sentence(config),
             )
         )
     evaluated = len(validation.results)

@@ -104,6 +104,7 @@ class RecordAlertsAction(ValidationAction):
                     "critical",
                     "recording",
                     f"raised: {type(exc).__name__}: {exc}",
+                    "Recording this run's alerts in balance_alerts",
                 )
             )
             return {"error": f"{type(exc).__name__}: {exc}"}

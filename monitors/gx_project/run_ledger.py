@@ -64,7 +64,7 @@ class MonitorRun:
             last_day=self.as_of if evaluated else None,
             days_evaluated=window.days if window else 0,
             critical=tuple(
-                CriticalFailure(f.suite, f.expectation_type, f"{f.what}: {f.observed}")
+                CriticalFailure(f.suite, f.check, f.observed)
                 for f in self.critical
             ),
             docs_url=docs_url or str(self.report_file),
