@@ -14,6 +14,7 @@ import os
 from datetime import date
 
 from balancewatch import exit_codes
+from balancewatch.settings import WAREHOUSE_DEFAULT_HELP
 from balancewatch.warehouse import Connection, Warehouse
 from monitors.findings import alert_records, operations
 from monitors.findings.causes import load_causes, load_context
@@ -28,34 +29,59 @@ class Refused(Exception):
     """Bad arguments or an unknown alert: exit 2 with this message."""
 
 
-def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
-    """The ``alerts`` subcommand and its own subcommands."""
+WAREHOUSE_HELP = ("the warehouse a monitor run recorded its alerts in (must exist): SQLite file, "
+                  "postgresql://user@host:port/dbname or spark://host:port/database; "
+                  f"{WAREHOUSE_DEFAULT_HELP}")
+_ORG_HELP = "the organization's id (a 64-bit integer, often negative)"
+_DAY_HELP = "the alert's balance day, YYYY-MM-DD"
+_BY_HELP = "who (default $USER)"
+
+
+def add_parser(sub: argparse._SubParsersAction, warehouse: argparse.ArgumentParser) -> None:
+    """The ``alerts`` subcommand and its own subcommands (``warehouse``: the ``--warehouse``
+    option, the only one they share)."""
     alerts = sub.add_parser("alerts", help="list, show, ack, mute alerts")
     act = alerts.add_subparsers(dest="action", required=True, metavar="ACTION")
-    listing = act.add_parser("list", parents=[common], help="alerts, newest day first")
-    listing.add_argument("--status", choices=operations.STATUSES)
+    _add_list(act.add_parser("list", parents=[warehouse], help="alerts, newest day first"))
+    show = act.add_parser("show", parents=[warehouse], help="one alert: figures, cause, history")
+    _add_alert_key(show)
+    ack = act.add_parser("ack", parents=[warehouse], help="acknowledge an alert")
+    _add_alert_key(ack)
+    ack.add_argument("--note", required=True,
+                     help="why the alert is fine, or what was done about it (required)")
+    ack.add_argument("--verdict", choices=operations.VERDICTS,
+                     help="expected (a known cause), incident (a real problem) or false-positive "
+                     "(the rule misfired)")
+    ack.add_argument("--by", help=_BY_HELP)
+    mute = act.add_parser("mute", parents=[warehouse],
+                          help="record an organization's swings without sending them")
+    mute.add_argument("org", metavar="ORG", help=_ORG_HELP)
+    mute.add_argument("--until", required=True, metavar="DAY",
+                      help="the last day the mute applies (UTC, today or later; required)")
+    mute.add_argument("--reason", required=True,
+                      help="why (kept with each muted alert; required)")
+    mute.add_argument("--by", help=_BY_HELP)
+    unmute = act.add_parser("unmute", parents=[warehouse], help="end an organization's mute")
+    unmute.add_argument("org", metavar="ORG", help=_ORG_HELP)
+
+
+def _add_list(listing: argparse.ArgumentParser) -> None:
+    """``alerts list``'s filters."""
+    listing.add_argument("--status", choices=operations.STATUSES,
+                         help="only alerts in this status: pending (recorded, not sent yet), sent, "
+                         "resolved (the day no longer swings), acknowledged, muted (recorded "
+                         "during a mute, never sent)")
     listing.add_argument("--since", metavar="DAY", help="alerts on this day or later")
-    listing.add_argument("--org", metavar="ID")
+    listing.add_argument("--org", metavar="ID", help="only this organization's alerts")
     listing.add_argument("--found-before", metavar="DAY",
                          help="alerts a run recorded before this day (UTC)")
     listing.add_argument("--json", action="store_true", help="one JSON array (for scripts)")
-    show = act.add_parser("show", parents=[common], help="one alert: figures, cause, history")
-    show.add_argument("org", metavar="ORG")
-    show.add_argument("day", metavar="DAY")
-    ack = act.add_parser("ack", parents=[common], help="acknowledge an alert")
-    ack.add_argument("org", metavar="ORG")
-    ack.add_argument("day", metavar="DAY")
-    ack.add_argument("--note", required=True)
-    ack.add_argument("--verdict", choices=operations.VERDICTS)
-    ack.add_argument("--by", help="who (default $USER)")
-    mute = act.add_parser("mute", parents=[common],
-                          help="record an organization's swings without sending them")
-    mute.add_argument("org", metavar="ORG")
-    mute.add_argument("--until", required=True, metavar="DAY", help="last day of the mute (UTC)")
-    mute.add_argument("--reason", required=True)
-    mute.add_argument("--by", help="who (default $USER)")
-    unmute = act.add_parser("unmute", parents=[common], help="end an organization's mute")
-    unmute.add_argument("org", metavar="ORG")
+
+
+def _add_alert_key(parser: argparse.ArgumentParser) -> None:
+    """ORG DAY: which alert."""
+    parser.add_argument("org", metavar="ORG", help=_ORG_HELP)
+    parser.add_argument("day", metavar="DAY", help=_DAY_HELP)
 
 
 def _org(text: str) -> int:
