@@ -1,28 +1,24 @@
 """``balancewatch alerts``: see, acknowledge and silence alerts without opening the warehouse.
 
-``list`` (filters, a table or ``--json``), ``show ORG DAY`` (figures, cause, history), ``ack ORG
-DAY --note`` and ``mute ORG --until DAY --reason`` / ``unmute ORG``. Exit 0, or 2 with a message
-for a bad id or day, an unknown alert or a warehouse without alerts.
+``list`` (filters, a table or ``--json``), ``show ORG DAY`` (figures, cause, history, or
+``--json``), ``ack ORG DAY --note`` and ``mute ORG --until DAY --reason`` / ``unmute ORG``. Exit 0,
+or 2 with a message for a bad id or day, an unknown alert or a warehouse without alerts. What is
+printed, and the JSON, is :mod:`balancewatch.alerts_view`'s.
 """
 
 from __future__ import annotations
 
 import argparse
 import getpass
-import json
 import os
 from datetime import date
 
-from balancewatch import exit_codes
+from balancewatch import alerts_view, exit_codes
 from balancewatch.settings import WAREHOUSE_DEFAULT_HELP
 from balancewatch.warehouse import Connection, Warehouse
 from monitors.findings import alert_records, operations
 from monitors.findings.causes import load_causes, load_context
 from monitors.findings.results import SWING_RULE
-
-_COLUMNS = ("organization_id", "balance_date", "previous_balance_usd", "balance_usd",
-            "change_usd", "change_pct", "status", "detected_as", "first_seen_at", "sent_at",
-            "updated_at", "resolved_at", "resolution", "muted_reason")
 
 
 class Refused(Exception):
@@ -45,6 +41,9 @@ def add_parser(sub: argparse._SubParsersAction, warehouse: argparse.ArgumentPars
     _add_list(act.add_parser("list", parents=[warehouse], help="alerts, newest day first"))
     show = act.add_parser("show", parents=[warehouse], help="one alert: figures, cause, history")
     _add_alert_key(show)
+    show.add_argument("--json", action="store_true",
+                      help="one JSON object: figures, status, causes, organization, history "
+                      "(for scripts; ids are strings)")
     ack = act.add_parser("ack", parents=[warehouse], help="acknowledge an alert")
     _add_alert_key(ack)
     ack.add_argument("--note", required=True,
@@ -75,7 +74,8 @@ def _add_list(listing: argparse.ArgumentParser) -> None:
     listing.add_argument("--org", metavar="ID", help="only this organization's alerts")
     listing.add_argument("--found-before", metavar="DAY",
                          help="alerts a run recorded before this day (UTC)")
-    listing.add_argument("--json", action="store_true", help="one JSON array (for scripts)")
+    listing.add_argument("--json", action="store_true",
+                         help="one JSON array (for scripts; ids are strings)")
 
 
 def _add_alert_key(parser: argparse.ArgumentParser) -> None:
@@ -115,16 +115,12 @@ def _rows(conn: Connection, where: str = "", params: tuple = ()) -> list[dict]:
            "on k.organization_id = a.organization_id and k.balance_date = a.balance_date "
            f"and k.rule = a.rule where a.rule = ? {where} "
            "order by a.balance_date desc, abs(a.change_usd) desc")
-    return [dict(zip(_COLUMNS, r)) for r in conn.execute(sql, (SWING_RULE, *params)).fetchall()]
-
-
-def _line(a: dict) -> str:
-    pct = "n/a" if a["change_pct"] is None else f"{a['change_pct']:+,.1f}%"
-    return (f"{a['organization_id']:>21}  {a['balance_date']}  {a['previous_balance_usd']:>15,.2f}"
-            f"  {a['balance_usd']:>15,.2f}  {pct:>9}  {a['status']:<12}  {a['detected_as']}")
+    rows = conn.execute(sql, (SWING_RULE, *params)).fetchall()
+    return [dict(zip(alerts_view.COLUMNS, r)) for r in rows]
 
 
 def list_alerts(conn: Connection, args: argparse.Namespace) -> list[str]:
+    """``alerts list``: the table, or one JSON array."""
     where, params = "", []
     if args.since:
         where, params = where + " and a.balance_date >= ?", [*params, _day(args.since, "--since")]
@@ -135,36 +131,22 @@ def list_alerts(conn: Connection, args: argparse.Namespace) -> list[str]:
         params.append(_day(args.found_before, "--found-before"))
     rows = [r for r in _rows(conn, where, tuple(params))
             if args.status is None or r["status"] == args.status]
-    if args.json:
-        return [json.dumps(rows, indent=1)]
-    head = (f"{'organization':>21}  {'day':<10}  {'previous USD':>15}  {'balance USD':>15}  "
-            f"{'change':>9}  {'status':<12}  found as")
-    return [head, *map(_line, rows), f"{len(rows)} alert(s)"]
+    return [alerts_view.rows_json(rows)] if args.json else alerts_view.table(rows)
 
 
-def show_alert(conn: Connection, args: argparse.Namespace) -> list[str]:
-    key = (_org(args.org), _day(args.day), SWING_RULE)
+def _page(conn: Connection, key: tuple[int, str, str]) -> alerts_view.AlertPage:
+    """Everything ``alerts show`` tells of one alert; refuses an unknown one."""
     found = _rows(conn, "and a.organization_id = ? and a.balance_date = ?", key[:2])
     if not found:
         raise Refused(f"no alert for organization {key[0]} on {key[1]}")
-    a = found[0]
-    lines = [_line(a), "cause:"]
-    lines += [f"  {c.describe()}" for c in load_causes(conn, [key]).get(key, ())] or ["  none"]
-    context = load_context(conn, key)
-    if context is not None:
-        lines.append(f"organization: {'orphan' if context.is_orphan else 'in the export'}, "
-                     f"country {context.legal_entity_country_code}, "
-                     f"{context.active_contract_count} active contract(s)")
-    history = [(a["first_seen_at"], f"found ({a['detected_as']})"), (a["sent_at"], "sent"),
-               (a["updated_at"], "figures updated"),
-               (a["resolved_at"], f"resolved: {a['resolution']}")]
-    history += [(at, f"acknowledged by {by}: {note}" + (f" ({v})" if v else ""))
-                for at, by, note, v in operations.acks_of(conn, key)]
-    lines.append("history:")
-    lines += [f"  {at}  {what}" for at, what in sorted(h for h in history if h[0])]
-    if a["muted_reason"]:
-        lines.append(f"muted: {a['muted_reason']}")
-    return lines
+    return alerts_view.AlertPage(found[0], load_causes(conn, [key]).get(key, ()),
+                                 load_context(conn, key), operations.acks_of(conn, key))
+
+
+def show_alert(conn: Connection, args: argparse.Namespace) -> list[str]:
+    """``alerts show``: the alert's page, or one JSON object."""
+    page = _page(conn, (_org(args.org), _day(args.day), SWING_RULE))
+    return [alerts_view.page_json(page)] if args.json else alerts_view.page_lines(page)
 
 
 def run_alerts(args: argparse.Namespace, warehouse: Warehouse) -> int:
@@ -184,7 +166,7 @@ def run_alerts(args: argparse.Namespace, warehouse: Warehouse) -> int:
                 lines = show_alert(conn, args)
             elif args.action == "ack":
                 key = (_org(args.org), _day(args.day), SWING_RULE)
-                show_alert(conn, args)  # refuses an unknown alert
+                _page(conn, key)  # refuses an unknown alert
                 operations.acknowledge(conn, key, args.note, args.verdict, _who(args.by))
                 lines = [f"acknowledged org {key[0]} on {key[1]} as {_who(args.by)}"]
             elif args.action == "mute":

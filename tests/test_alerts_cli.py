@@ -31,6 +31,77 @@ def monitored(tmp_path: Path, project: Path) -> Path:
     return warehouse
 
 
+# ids beyond 2**53, where a float-based JSON reader (jq) rounds: 718824783273183028 -> ...3000
+BIG, NEGATIVE = "718824783273183028", "-718824783273183029"
+INVOICE, COUNTRY = "9007199254740993", "-7010795234873981553"  # 2**53 + 1; a country hash
+HEADER = ["organization", "day", "previous", "USD", "balance", "USD", "change", "status", "found",
+          "as"]
+
+
+@pytest.fixture
+def big_ids(monitored: Path) -> Path:
+    """The monitored warehouse with organizations 101 and 104 renumbered BIG and NEGATIVE, the
+    refund behind 101's alert INVOICE, and its country code COUNTRY."""
+    import sqlite3
+
+    conn = sqlite3.connect(monitored)
+    tables = [r[0] for r in conn.execute("select name from sqlite_master where type = 'table'")]
+    for table in tables:
+        if "organization_id" in {c[1] for c in conn.execute(f"pragma table_info({table})")}:
+            for old, new in ((101, BIG), (104, NEGATIVE)):
+                conn.execute(f"update {table} set organization_id = ? where organization_id = ?",
+                             (int(new), old))
+    conn.execute("update balance_alert_causes set invoice_id = ? where invoice_id = 1",
+                 (int(INVOICE),))
+    conn.execute("update balance_alert_context set legal_entity_country_code = ?", (int(COUNTRY),))
+    conn.commit()
+    conn.close()
+    return monitored
+
+
+def test_json_ids_are_strings_a_float_parser_keeps_and_show_accepts(big_ids: Path, capsys) -> None:
+    status, out = alerts(capsys, big_ids, "list", "--json")
+    rows = json.loads(out, parse_int=float)  # as jq reads a number: a double
+    assert status == 0
+    assert [(r["organization_id"], r["balance_date"]) for r in rows] == [(BIG, day(9)),
+                                                                        (NEGATIVE, day(5))]
+    for row in rows:  # each id, as the script read it, back to `alerts show`
+        status, out = alerts(capsys, big_ids, "show", row["organization_id"], row["balance_date"])
+        assert status == 0 and out.splitlines()[1].split()[:2] == [row["organization_id"],
+                                                                   row["balance_date"]]
+    status, out = alerts(capsys, big_ids, "list", "--org", NEGATIVE, "--json")
+    assert [r["organization_id"] for r in json.loads(out, parse_int=float)] == [NEGATIVE]
+
+
+def test_show_json_is_one_object_with_figures_causes_context_and_history(
+    big_ids: Path, capsys
+) -> None:
+    assert alerts(capsys, big_ids, "ack", BIG, day(9), "--note", "known refund", "--verdict",
+                  "expected", "--by", "ops-anna")[0] == 0
+    status, out = alerts(capsys, big_ids, "show", BIG, day(9), "--json")
+    alert = json.loads(out, parse_int=float)
+    assert status == 0
+    assert (alert["organization_id"], alert["balance_date"], alert["status"]) == (
+        BIG, day(9), "acknowledged")
+    assert (alert["previous_balance_usd"], alert["balance_usd"]) == (10_700.0, 1_800.0)
+    assert [(c["invoice_id"], c["status"], c["effect_usd"]) for c in alert["causes"]] == [
+        (INVOICE, "refunded", -9_000.0), ("201009", "paid", 100.0)]
+    assert alert["organization"]["legal_entity_country_code"] == COUNTRY
+    assert alert["organization"]["is_orphan"] is False
+    assert [h["event"] for h in alert["history"]] == ["found", "acknowledged"]
+    assert alert["history"][0]["detail"] == "new_day"
+    assert {k: alert["history"][1][k] for k in ("by", "note", "verdict")} == {
+        "by": "ops-anna", "note": "known refund", "verdict": "expected"}
+
+
+def test_show_prints_the_list_header_above_its_row(big_ids: Path, capsys) -> None:
+    status, out = alerts(capsys, big_ids, "list")
+    assert out.splitlines()[0].split() == HEADER
+    status, out = alerts(capsys, big_ids, "show", NEGATIVE, day(5))
+    assert status == 0 and out.splitlines()[0].split() == HEADER
+    assert out.splitlines()[1].split()[:2] == [NEGATIVE, day(5)]
+
+
 def test_list_shows_every_alert_and_filters(monitored: Path, capsys) -> None:
     status, out = alerts(capsys, monitored, "list")
     assert status == 0 and out.splitlines()[-1] == "2 alert(s)"
@@ -38,7 +109,7 @@ def test_list_shows_every_alert_and_filters(monitored: Path, capsys) -> None:
     status, out = alerts(capsys, monitored, "list", "--org", "104", "--json")
     rows = json.loads(out)
     assert status == 0 and [(r["organization_id"], r["balance_date"]) for r in rows] == [
-        (104, day(5))]
+        ("104", day(5))]
     status, out = alerts(capsys, monitored, "list", "--since", day(6))
     assert out.splitlines()[-1] == "1 alert(s)"
 
