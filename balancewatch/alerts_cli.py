@@ -2,8 +2,10 @@
 
 ``list`` (filters, a table or ``--json``), ``show ORG DAY`` (figures, cause, history, or
 ``--json``), ``ack ORG DAY --note`` and ``mute ORG --until DAY --reason`` / ``unmute ORG``. Exit 0,
-or 2 with a message for a bad id or day, an unknown alert or a warehouse without alerts. What is
-printed, and the JSON, is :mod:`balancewatch.alerts_view`'s.
+or 2 with a one-line message, nothing written, for a bad id or day, an unknown alert, a warehouse
+without alerts, a mute of an organization the warehouse does not have or ending before today, and
+an unmute of an organization not muted. What is printed, and the JSON, is
+:mod:`balancewatch.alerts_view`'s.
 """
 
 from __future__ import annotations
@@ -53,7 +55,8 @@ def add_parser(sub: argparse._SubParsersAction, warehouse: argparse.ArgumentPars
                      "(the rule misfired)")
     ack.add_argument("--by", help=_BY_HELP)
     mute = act.add_parser("mute", parents=[warehouse],
-                          help="record an organization's swings without sending them")
+                          help="record an organization's swings without sending them (its "
+                          "pending alerts too)")
     mute.add_argument("org", metavar="ORG", help=_ORG_HELP)
     mute.add_argument("--until", required=True, metavar="DAY",
                       help="the last day the mute applies (UTC, today or later; required)")
@@ -149,6 +152,31 @@ def show_alert(conn: Connection, args: argparse.Namespace) -> list[str]:
     return [alerts_view.page_json(page)] if args.json else alerts_view.page_lines(page)
 
 
+def mute(conn: Connection, args: argparse.Namespace) -> list[str]:
+    """``alerts mute``: refuses a day before today (UTC) and an organization the warehouse does
+    not have; marks the organization's pending alerts muted."""
+    org, until, today = _org(args.org), _day(args.until, "--until"), operations.today()
+    if until < today:
+        raise Refused(f"--until {until} is in the past (today is {today}, UTC): "
+                      "a mute ends today or later")
+    if not operations.known_organization(conn, org):
+        raise Refused(f"organization {org} is not in the warehouse (dim_organizations lists "
+                      "every organization of the exports and every one an invoice names): "
+                      "nothing to mute")
+    marked = operations.mute(conn, org, until, args.reason, _who(args.by))
+    return [f"muted org {org} until {until}: {args.reason}; "
+            f"{marked} pending alert(s) marked muted, never to be sent"]
+
+
+def unmute(conn: Connection, args: argparse.Namespace) -> list[str]:
+    """``alerts unmute``: refuses an organization that is not muted."""
+    org = _org(args.org)
+    if operations.mute_of(conn, org) is None:
+        raise Refused(f"organization {org} is not muted: nothing to unmute")
+    operations.unmute(conn, org)
+    return [f"unmuted org {org}"]
+
+
 def run_alerts(args: argparse.Namespace, warehouse: Warehouse) -> int:
     """The ``alerts`` subcommand; prints its answer, returns an exit status."""
     try:
@@ -170,13 +198,9 @@ def run_alerts(args: argparse.Namespace, warehouse: Warehouse) -> int:
                 operations.acknowledge(conn, key, args.note, args.verdict, _who(args.by))
                 lines = [f"acknowledged org {key[0]} on {key[1]} as {_who(args.by)}"]
             elif args.action == "mute":
-                org, until = _org(args.org), _day(args.until, "--until")
-                operations.mute(conn, org, until, args.reason, _who(args.by))
-                lines = [f"muted org {org} until {until}: {args.reason}"]
+                lines = mute(conn, args)
             else:
-                org = _org(args.org)
-                gone = operations.unmute(conn, org)
-                lines = [f"unmuted org {org}" if gone else f"org {org} was not muted"]
+                lines = unmute(conn, args)
     except Refused as exc:
         print(f"alerts: {exc}")
         return exit_codes.BAD_INPUT
