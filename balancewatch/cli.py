@@ -19,6 +19,7 @@ from balancewatch.run_log import run_log
 from balancewatch.settings import (
     DEFAULT_WAREHOUSE,
     SAMPLE_DIR,
+    WAREHOUSE_DEFAULT_HELP,
     export_warehouse,
     logs_dir_for,
     resolve_warehouse,
@@ -134,6 +135,33 @@ def run_all(args: argparse.Namespace, warehouse: Warehouse, log: str) -> int:
     return status
 
 
+def warehouse_option(help_text: str) -> argparse.ArgumentParser:
+    """What every command takes: ``--warehouse``, described by ``help_text``."""
+    parent = argparse.ArgumentParser(add_help=False)
+    parent.add_argument("--warehouse", help=help_text)
+    return parent
+
+
+def stage_options() -> argparse.ArgumentParser:
+    """What the pipeline stages take: a warehouse they create if missing, ``--verbose`` and
+    ``--lock-wait``."""
+    stage = argparse.ArgumentParser(add_help=False, parents=[warehouse_option(
+        "SQLite warehouse file (created if missing), PostgreSQL URL "
+        "postgresql://user@host:port/dbname or Spark Thrift Server URL "
+        f"spark://host:port/database (database created if missing); {WAREHOUSE_DEFAULT_HELP}")])
+    stage.add_argument(
+        "--verbose", action="store_true",
+        help="print dbt's line per model and test and GX's per-suite detail (default: a few lines "
+        "per stage; the run's log, named on the last line, has the detail)",
+    )
+    stage.add_argument(
+        "--lock-wait", type=float, default=DEFAULT_WAIT_SECONDS, metavar="SECONDS",
+        help="one run at a time per warehouse: how long to wait for another run to finish "
+        f"(default {DEFAULT_WAIT_SECONDS:.0f}; then exit 2)",
+    )
+    return stage
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="balancewatch",
@@ -141,24 +169,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version",
                         version=f"balancewatch {package_version('balancewatch')}")
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument(
-        "--warehouse",
-        help="SQLite warehouse file (created if missing), PostgreSQL URL "
-        "postgresql://user@host:port/dbname or Spark Thrift Server URL "
-        "spark://host:port/database (database created if missing); "
-        "default $BALANCEWATCH_WAREHOUSE or warehouse/balancewatch.db",
-    )
-    common.add_argument(
-        "--verbose", action="store_true",
-        help="print dbt's line per model and test and GX's per-suite detail (default: a few lines "
-        "per stage; the run's log, named on the last line, has the detail)",
-    )
-    common.add_argument(
-        "--lock-wait", type=float, default=DEFAULT_WAIT_SECONDS, metavar="SECONDS",
-        help="one run at a time per warehouse: how long to wait for another run to finish "
-        f"(default {DEFAULT_WAIT_SECONDS:.0f}; then exit 2)",
-    )
+    common = stage_options()
     monitoring = argparse.ArgumentParser(add_help=False)
     monitoring.add_argument(
         "--since", metavar="YYYY-MM-DD", help="re-evaluate swings from this day (default: new days)"
@@ -201,7 +212,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--force", action="store_true",
                      help="build and monitor even when nothing is new (default: a run whose "
                      "files were all loaded, built and checked before stops after the load)")
-    alerts_cli.add_parser(sub, common)
+    alerts_cli.add_parser(sub, warehouse_option(alerts_cli.WAREHOUSE_HELP))
     return parser
 
 

@@ -13,6 +13,7 @@ DBT_DIR = REPO_ROOT / "dbt"
 GX_DIR = REPO_ROOT / "gx"
 SAMPLE_DIR = REPO_ROOT / "data" / "sample"
 DEFAULT_WAREHOUSE = REPO_ROOT / "warehouse" / "balancewatch.db"
+WAREHOUSE_DEFAULT_HELP = "default $BALANCEWATCH_WAREHOUSE or warehouse/balancewatch.db"
 
 
 def resolve_warehouse(value: str | os.PathLike[str] | Warehouse | None) -> Warehouse:

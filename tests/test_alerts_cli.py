@@ -3,7 +3,10 @@ muted organization's swing recorded but never sent."""
 
 from __future__ import annotations
 
+import io
 import json
+import sqlite3
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -31,6 +34,77 @@ def monitored(tmp_path: Path, project: Path) -> Path:
     return warehouse
 
 
+# ids beyond 2**53, where a float-based JSON reader (jq) rounds: 718824783273183028 -> ...3000
+BIG, NEGATIVE = "718824783273183028", "-718824783273183029"
+INVOICE, COUNTRY = "9007199254740993", "-7010795234873981553"  # 2**53 + 1; a country hash
+HEADER = ["organization", "day", "previous", "USD", "balance", "USD", "change", "status", "found",
+          "as"]
+
+
+@pytest.fixture
+def big_ids(monitored: Path) -> Path:
+    """The monitored warehouse with organizations 101 and 104 renumbered BIG and NEGATIVE, the
+    refund behind 101's alert INVOICE, and its country code COUNTRY."""
+    import sqlite3
+
+    conn = sqlite3.connect(monitored)
+    tables = [r[0] for r in conn.execute("select name from sqlite_master where type = 'table'")]
+    for table in tables:
+        if "organization_id" in {c[1] for c in conn.execute(f"pragma table_info({table})")}:
+            for old, new in ((101, BIG), (104, NEGATIVE)):
+                conn.execute(f"update {table} set organization_id = ? where organization_id = ?",
+                             (int(new), old))
+    conn.execute("update balance_alert_causes set invoice_id = ? where invoice_id = 1",
+                 (int(INVOICE),))
+    conn.execute("update balance_alert_context set legal_entity_country_code = ?", (int(COUNTRY),))
+    conn.commit()
+    conn.close()
+    return monitored
+
+
+def test_json_ids_are_strings_a_float_parser_keeps_and_show_accepts(big_ids: Path, capsys) -> None:
+    status, out = alerts(capsys, big_ids, "list", "--json")
+    rows = json.loads(out, parse_int=float)  # as jq reads a number: a double
+    assert status == 0
+    assert [(r["organization_id"], r["balance_date"]) for r in rows] == [(BIG, day(9)),
+                                                                        (NEGATIVE, day(5))]
+    for row in rows:  # each id, as the script read it, back to `alerts show`
+        status, out = alerts(capsys, big_ids, "show", row["organization_id"], row["balance_date"])
+        assert status == 0 and out.splitlines()[1].split()[:2] == [row["organization_id"],
+                                                                   row["balance_date"]]
+    status, out = alerts(capsys, big_ids, "list", "--org", NEGATIVE, "--json")
+    assert [r["organization_id"] for r in json.loads(out, parse_int=float)] == [NEGATIVE]
+
+
+def test_show_json_is_one_object_with_figures_causes_context_and_history(
+    big_ids: Path, capsys
+) -> None:
+    assert alerts(capsys, big_ids, "ack", BIG, day(9), "--note", "known refund", "--verdict",
+                  "expected", "--by", "ops-anna")[0] == 0
+    status, out = alerts(capsys, big_ids, "show", BIG, day(9), "--json")
+    alert = json.loads(out, parse_int=float)
+    assert status == 0
+    assert (alert["organization_id"], alert["balance_date"], alert["status"]) == (
+        BIG, day(9), "acknowledged")
+    assert (alert["previous_balance_usd"], alert["balance_usd"]) == (10_700.0, 1_800.0)
+    assert [(c["invoice_id"], c["status"], c["effect_usd"]) for c in alert["causes"]] == [
+        (INVOICE, "refunded", -9_000.0), ("201009", "paid", 100.0)]
+    assert alert["organization"]["legal_entity_country_code"] == COUNTRY
+    assert alert["organization"]["is_orphan"] is False
+    assert [h["event"] for h in alert["history"]] == ["found", "acknowledged"]
+    assert alert["history"][0]["detail"] == "new_day"
+    assert {k: alert["history"][1][k] for k in ("by", "note", "verdict")} == {
+        "by": "ops-anna", "note": "known refund", "verdict": "expected"}
+
+
+def test_show_prints_the_list_header_above_its_row(big_ids: Path, capsys) -> None:
+    status, out = alerts(capsys, big_ids, "list")
+    assert out.splitlines()[0].split() == HEADER
+    status, out = alerts(capsys, big_ids, "show", NEGATIVE, day(5))
+    assert status == 0 and out.splitlines()[0].split() == HEADER
+    assert out.splitlines()[1].split()[:2] == [NEGATIVE, day(5)]
+
+
 def test_list_shows_every_alert_and_filters(monitored: Path, capsys) -> None:
     status, out = alerts(capsys, monitored, "list")
     assert status == 0 and out.splitlines()[-1] == "2 alert(s)"
@@ -38,7 +112,7 @@ def test_list_shows_every_alert_and_filters(monitored: Path, capsys) -> None:
     status, out = alerts(capsys, monitored, "list", "--org", "104", "--json")
     rows = json.loads(out)
     assert status == 0 and [(r["organization_id"], r["balance_date"]) for r in rows] == [
-        (104, day(5))]
+        ("104", day(5))]
     status, out = alerts(capsys, monitored, "list", "--since", day(6))
     assert out.splitlines()[-1] == "1 alert(s)"
 
@@ -90,6 +164,7 @@ def test_a_muted_organizations_swing_is_recorded_not_sent_and_a_mute_expires(
     from monitors.alerts.outbox import notify
     from monitors.alerts.slack_delivery import SlackSettings
     from monitors.findings.alert_records import pending_swings
+    from monitors.findings.operations import mute
     from tests.slack_server import FakeSlack
 
     warehouse = tmp_path / "w.db"
@@ -97,8 +172,8 @@ def test_a_muted_organizations_swing_is_recorded_not_sent_and_a_mute_expires(
     assert run(warehouse, project)[0].exit_code == 0
     assert alerts(capsys, warehouse, "mute", "101", "--until", "2999-12-31", "--reason",
                   "migration in progress")[0] == 0
-    assert alerts(capsys, warehouse, "mute", "104", "--until", "2000-01-01", "--reason",
-                  "long over")[0] == 0  # expired: applies to nothing
+    with parse(warehouse).connection() as conn:  # a mute that ended long ago (the CLI refuses
+        mute(conn, 104, "2000-01-01", "long over", "ops-anna")  # a past day): applies to nothing
     write_warehouse(warehouse, INVOICES, loads={inv[0]: 2 for inv in INVOICES
                                                 if inv[2] > day(4) or inv[0] < 10})
     assert run(warehouse, project)[0].exit_code == 0
@@ -115,5 +190,65 @@ def test_a_muted_organizations_swing_is_recorded_not_sent_and_a_mute_expires(
     digest = str(slack.posted[0]["blocks"])
     assert "org 104" in digest and "org 101" not in digest
     assert "1 muted swing(s) · 0 unacknowledged alert(s) older than 7 days" in digest
-    assert alerts(capsys, warehouse, "unmute", "101")[1].strip() == "unmuted org 101"
-    assert alerts(capsys, warehouse, "unmute", "101")[1].strip() == "org 101 was not muted"
+    assert alerts(capsys, warehouse, "unmute", "101") == (0, "unmuted org 101\n")
+    assert alerts(capsys, warehouse, "unmute", "101") == (
+        2, "alerts: organization 101 is not muted: nothing to unmute\n")
+    assert alerts(capsys, warehouse, "unmute", "104")[1].strip() == "unmuted org 104"
+
+
+TODAY = datetime.now(UTC).date()
+YESTERDAY = (TODAY - timedelta(days=1)).isoformat()
+
+
+@pytest.mark.parametrize("args, message", [
+    (("mute", "999", "--until", "2999-12-31", "--reason", "x"),
+     "organization 999 is not in the warehouse (dim_organizations lists every organization of "
+     "the exports and every one an invoice names): nothing to mute"),
+    (("mute", "101", "--until", YESTERDAY, "--reason", "x"),
+     f"--until {YESTERDAY} is in the past (today is {TODAY}, UTC): a mute ends today or later"),
+    (("unmute", "102"), "organization 102 is not muted: nothing to unmute"),
+])
+def test_a_pointless_mute_or_unmute_exits_2_and_writes_nothing(monitored: Path, capsys, args,
+                                                               message) -> None:
+    assert alerts(capsys, monitored, *args) == (2, f"alerts: {message}\n")
+    with sqlite3.connect(monitored) as conn:
+        assert conn.execute("select count(*) from monitor_mutes").fetchone() == (0,)
+        assert conn.execute("select count(*) from balance_alerts "
+                            "where muted_reason is not null").fetchone() == (0,)
+
+
+def test_a_mute_until_today_is_taken(monitored: Path, capsys) -> None:
+    assert alerts(capsys, monitored, "mute", "102", "--until", TODAY.isoformat(), "--reason",
+                  "one day") == (0, f"muted org 102 until {TODAY}: one day; "
+                                 "0 pending alert(s) marked muted, never to be sent\n")
+
+
+def test_mute_marks_pending_alerts_muted_and_the_next_digest_leaves_them_out(
+    monitored: Path, project: Path, slack, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    from monitors.run import run_monitor
+
+    assert alerts(capsys, monitored, "mute", "101", "--until", "2999-12-31", "--reason",
+                  "migration in progress") == (
+        0, "muted org 101 until 2999-12-31: migration in progress; "
+        "1 pending alert(s) marked muted, never to be sent\n")
+    status, out = alerts(capsys, monitored, "list", "--status", "pending")
+    assert out.splitlines()[1:] == [line for line in out.splitlines()[1:] if "101  " not in line]
+    assert out.splitlines()[-1] == "1 alert(s)" and "104  " + day(5) in out
+    status, out = alerts(capsys, monitored, "list", "--status", "muted")
+    assert out.splitlines()[-1] == "1 alert(s)" and "101  " + day(9) in out
+    assert alerts(capsys, monitored, "show", "101", day(9))[1].splitlines()[-1] == (
+        "muted: migration in progress")
+    for name in ("SLACK_WEBHOOK_URL", "BALANCEWATCH_DOCS_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("SLACK_BOT_TOKEN", slack.state.token)
+    monkeypatch.setenv("SLACK_CHANNEL", "#balance-alerts")
+    monkeypatch.setenv("SLACK_API_URL", slack.api_url)
+    assert run_monitor(monitored, project_root=project, out=io.StringIO()).exit_code == 0
+    assert len(slack.posted) == 1  # the digest of the alerts recorded before the mute ...
+    digest = str(slack.posted[0]["blocks"])
+    assert "org 104" in digest and "org 101" not in digest  # ... without the muted one
+    status, out = alerts(capsys, monitored, "list", "--status", "sent")
+    assert out.splitlines()[-1] == "1 alert(s)" and "104  " + day(5) in out
+    status, out = alerts(capsys, monitored, "list", "--status", "muted")
+    assert out.splitlines()[-1] == "1 alert(s)" and "101  " + day(9) in out

@@ -105,3 +105,59 @@ def test_since_after_the_as_of_date_is_refused(tmp_path: Path, project: Path) ->
     report, out = run(tmp_path / "w.db", project, since=day(6))
     assert report.exit_code == 2
     assert f"--since {day(6)} is after the as-of date {day(5)}" in out
+
+
+def help_of(capsys: pytest.CaptureFixture[str], *args: str) -> str:
+    """What ``balancewatch ARGS --help`` prints, its whitespace collapsed (no line-wrap effects)."""
+    from balancewatch.cli import main
+
+    with pytest.raises(SystemExit) as done:
+        main([*args, "--help"])
+    assert done.value.code == 0
+    return " ".join(capsys.readouterr().out.split())
+
+
+@pytest.mark.parametrize("action", ["list", "show", "ack", "mute", "unmute"])
+def test_alerts_help_offers_only_the_warehouse_and_says_it_must_exist(capsys, action) -> None:
+    out = help_of(capsys, "alerts", action)
+    assert "--verbose" not in out and "--lock-wait" not in out
+    assert "--warehouse WAREHOUSE" in out and "must exist" in out
+    assert "created if missing" not in out
+
+
+@pytest.mark.parametrize("args, wanted", [
+    (("list",), ["--status {pending,sent,resolved,acknowledged,muted} only alerts in this status",
+                 "--org ID only this organization's alerts",
+                 "--since DAY alerts on this day or later"]),
+    (("show",), ["ORG the organization's id", "DAY the alert's balance day"]),
+    (("ack",), ["ORG the organization's id", "DAY the alert's balance day",
+                "--note NOTE why", "--verdict {expected,incident,false-positive} expected"]),
+    (("mute",), ["ORG the organization's id", "--until DAY the last day",
+                 "--reason REASON why"]),
+    (("unmute",), ["ORG the organization's id"]),
+])
+def test_every_alerts_argument_has_help(capsys, args, wanted) -> None:
+    out = help_of(capsys, "alerts", *args)
+    for text in wanted:
+        assert text in out, text
+
+
+def test_every_alerts_argument_has_help_text_in_the_parser() -> None:
+    import argparse
+
+    from balancewatch.cli import build_parser
+
+    alerts = build_parser()._subparsers._group_actions[0].choices["alerts"]
+    actions = alerts._subparsers._group_actions[0].choices
+    for name, parser in actions.items():
+        for action in parser._actions:
+            if not isinstance(action, argparse._HelpAction):
+                assert action.help, f"alerts {name} {action.dest}"
+
+
+@pytest.mark.parametrize("stage", ["load", "build", "monitor", "run"])
+def test_pipeline_stages_keep_verbose_lock_wait_and_a_warehouse_created_if_missing(
+    capsys, stage
+) -> None:
+    out = help_of(capsys, stage)
+    assert "--verbose" in out and "--lock-wait SECONDS" in out and "created if missing" in out

@@ -2,8 +2,9 @@
 
 ``balance_alert_acks`` holds every acknowledgement of an alert (who, when, a note, a verdict);
 ``monitor_mutes`` one mute per organization (until a day, with a reason). A muted organization's
-new swings are still recorded, marked with the mute's reason, and never sent; a mute whose day
-has passed stops applying by itself. Writes go through :mod:`balancewatch.state_sql` (on Spark
+new swings are still recorded, marked with the mute's reason, and never sent; so are its alerts
+recorded before the mute and still pending then. A mute whose day has passed stops applying by
+itself. Writes go through :mod:`balancewatch.state_sql` (on Spark
 ``monitor_mutes`` is partitioned by organization; the acknowledgements are only appended).
 """
 
@@ -15,6 +16,7 @@ from datetime import UTC, datetime
 from balancewatch import state_sql
 from balancewatch.clock import utc_now
 from balancewatch.warehouse import Connection
+from monitors.findings import alert_records
 
 VERDICTS = ("expected", "incident", "false-positive")
 STATUSES = ("pending", "sent", "resolved", "acknowledged", "muted")
@@ -70,14 +72,36 @@ def active_mutes(conn: Connection, day: str | None = None) -> dict[int, Mute]:
     return {int(r[0]): Mute(int(r[0]), r[1], r[2], r[3]) for r in rows}
 
 
-def mute(conn: Connection, org: int, until: str, reason: str, by: str) -> None:
+def known_organization(conn: Connection, org: int) -> bool:
+    """Whether the warehouse has the organization: ``dim_organizations`` holds every one of the
+    exports and every one an invoice names (orphans), so any that can have a balance."""
+    if "dim_organizations" not in conn.table_names():
+        return False
+    return conn.scalar("select count(*) from dim_organizations where organization_id = ?",
+                       (org,)) != 0
+
+
+def mute_of(conn: Connection, org: int) -> Mute | None:
+    """The organization's mute, in force or ended (None: never muted, or unmuted)."""
+    if "monitor_mutes" not in conn.table_names():
+        return None
+    row = conn.execute("select organization_id, until_date, reason, muted_by from monitor_mutes "
+                       "where organization_id = ?", (org,)).fetchone()
+    return None if row is None else Mute(int(row[0]), row[1], row[2], row[3])
+
+
+def mute(conn: Connection, org: int, until: str, reason: str, by: str) -> int:
+    """Mute the organization until ``until``; its pending alerts are marked muted with
+    ``reason``. Returns how many were."""
     with conn.transaction():
         ensure_tables(conn)
         state_sql.replace(conn, MUTES, ("organization_id",), [(org,)], _MUTE_COLUMNS,
                           [(org, until, reason, utc_now(), by)])
+        return alert_records.mute_pending(conn, org, reason)
 
 
 def unmute(conn: Connection, org: int) -> int:
+    """End the organization's mute (its muted alerts stay muted); returns how many went."""
     with conn.transaction():
         ensure_tables(conn)
         return state_sql.delete(conn, MUTES, ("organization_id",), [(org,)])
