@@ -30,20 +30,34 @@ CHART_PROBE = """(() => {
 
 
 @pytest.fixture(scope="module")
-def sample(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Warehouse, MonitorReport]]:
-    """The sample loaded, built and monitored once (SQLite), with its own site."""
-    from balancewatch.settings import GX_DIR
-    from monitors.gx_project.setup import sync
-
-    root = tmp_path_factory.mktemp("report")
-    sync(GX_DIR, root / "project" / "gx")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The sample loaded and built once (SQLite), not monitored: the fixtures below copy it."""
+    root = tmp_path_factory.mktemp("built")
     warehouse = parse(root / "sample.db")
     load_delivery(SAMPLE_DIR, warehouse)
     assert build(warehouse, target_path=root / "dbt-target") == 0
+    return warehouse.path
+
+
+def _monitored(root: Path, built: Path, **options: int) -> tuple[Warehouse, MonitorReport]:
+    """A copy of ``built`` monitored once, with its own GX project and site."""
+    from balancewatch.settings import GX_DIR
+    from monitors.gx_project.setup import sync
+
+    sync(GX_DIR, root / "project" / "gx")
+    warehouse = parse(root / "sample.db")
+    shutil.copyfile(built, warehouse.path)
     report = run_monitor(warehouse, project_root=root / "project", notify_slack=False,
-                         out=io.StringIO())
+                         out=io.StringIO(), **options)
     assert report.exit_code == 0
-    yield warehouse, report
+    return warehouse, report
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory: pytest.TempPathFactory, built: Path,
+           ) -> Iterator[tuple[Warehouse, MonitorReport]]:
+    """The sample's first run: the last 30 days."""
+    yield _monitored(tmp_path_factory.mktemp("report"), built)
 
 
 def test_the_report_shows_each_swing_with_its_cause_and_chart(sample) -> None:
@@ -98,3 +112,28 @@ def test_two_warehouses_keep_two_sites(sample, tmp_path: Path) -> None:
     assert len(list((first / SITE_DIR / "runs").glob("*.html"))) == 1  # untouched by the other
     assert len(list((second / SITE_DIR / "runs").glob("*.html"))) == 1
     assert not (tmp_path / "project" / "gx" / "uncommitted").exists()
+
+
+PAGE_WIDTH_PROBE = """(() => {
+  const wide = [...document.querySelectorAll('body *')]
+    .filter(e => e.getBoundingClientRect().right > document.documentElement.clientWidth + 0.5)
+    .map(e => e.tagName + (e.className ? '.' + e.className : ''));
+  return {page: document.documentElement.scrollWidth, view: innerWidth,
+          tables: document.querySelectorAll('table.causes').length, wide: wide.slice(0, 10)};
+})()"""
+
+
+def test_the_report_fits_an_800_px_window(sample, tmp_path: Path) -> None:
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        pytest.skip("chromium not installed (CI installs it: scripts/ensure-system-packages.sh)")
+    _, report = sample
+    browser = Chromium(chromium, tmp_path / "profile")
+    try:
+        probe, _, failed = browser.open(Path(report.docs_index).as_uri(), PAGE_WIDTH_PROBE,
+                                        width=800)
+    finally:
+        browser.close()
+    assert failed == [] and probe["view"] == 800 and probe["tables"] == 31
+    assert probe["page"] <= probe["view"], probe  # no sideways scrolling of the page
+    assert probe["wide"] == [], probe  # nothing (a cause table, a chart) sticks out of it
