@@ -3,9 +3,13 @@ index lists it; it opens in headless Chromium with no network; each warehouse ha
 
 from __future__ import annotations
 
+import html
 import io
+import re
 import shutil
+import sqlite3
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -27,6 +31,11 @@ CHART_PROBE = """(() => {
           images: [...document.images].filter(i => !i.complete || i.naturalWidth === 0).length,
           text: document.body.innerText};
 })()"""
+
+
+def _page_text(page: Path) -> str:
+    """A page's text: tags dropped, entities decoded, whitespace collapsed."""
+    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", "", page.read_text())))
 
 
 @pytest.fixture(scope="module")
@@ -58,6 +67,13 @@ def sample(tmp_path_factory: pytest.TempPathFactory, built: Path,
            ) -> Iterator[tuple[Warehouse, MonitorReport]]:
     """The sample's first run: the last 30 days."""
     yield _monitored(tmp_path_factory.mktemp("report"), built)
+
+
+@pytest.fixture(scope="module")
+def every_day(tmp_path_factory: pytest.TempPathFactory, built: Path,
+              ) -> tuple[Warehouse, MonitorReport]:
+    """A first run over the sample's whole history: hundreds of swings, more than are charted."""
+    return _monitored(tmp_path_factory.mktemp("every-day"), built, first_run_days=3000)
 
 
 def test_the_report_shows_each_swing_with_its_cause_and_chart(sample) -> None:
@@ -137,3 +153,19 @@ def test_the_report_fits_an_800_px_window(sample, tmp_path: Path) -> None:
     assert failed == [] and probe["view"] == 800 and probe["tables"] == 31
     assert probe["page"] <= probe["view"], probe  # no sideways scrolling of the page
     assert probe["wide"] == [], probe  # nothing (a cause table, a chart) sticks out of it
+
+
+def test_a_run_with_more_swings_than_charts_says_which_are_charted(every_day) -> None:
+    warehouse, report = every_day
+    with closing(sqlite3.connect(warehouse.path)) as db:
+        recorded = db.execute("select count(*) from balance_alerts").fetchone()[0]
+        largest = {f"org-{o}-{d}" for o, d in db.execute(
+            "select organization_id, balance_date from balance_alerts "
+            "order by abs(change_usd) desc limit 50")}
+    assert recorded == report.swing_total > 50
+    assert (f"Charts for the 50 largest swings (of {recorded:,}); the rest are listed without a "
+            "chart." in _page_text(Path(report.docs_index)))
+    text = Path(report.docs_index).read_text()
+    charted = {block.split('"')[0] for block in text.split('<div class="swing" id="')[1:]
+               if "<svg" in block}
+    assert charted == largest  # the 50 largest by USD moved, as the sentence says

@@ -22,6 +22,7 @@ from monitors.findings.results import (
 )
 
 RUNS_DIR = "runs"  # reports live in <site>/runs/<run file>.html
+MAX_CHARTS = 50  # a report charts its largest swings only (SVG: ~10 kB a chart)
 _STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2rem; color: #222; max-width: 70rem; }
 h1 { font-size: 1.5rem; } h2 { margin-top: 2rem; border-bottom: 2px solid #ddd; }
@@ -148,9 +149,27 @@ def _swing(report: RunReport, swing: SwingAlert) -> str:
         f"{_usd(swing.previous_balance_usd)} → {_usd(swing.balance_usd)} "
         f"({_pct(swing.change_pct)}, {_usd(swing.change_usd)}){_e(late)}{reopened}</h3>"
         f"{_causes_table(swing)}{_context(report.contexts.get(key))}"
-        + (f'<div class="chart">{chart}</div>' if chart else "")
+        + (f'<div class="chart">{chart}</div>' if chart else
+           f'<p class="meta">No chart: only {_charted(report)} are charted.</p>'
+           if report.charts else "")
         + "</div>"
     )
+
+
+def _charted(report: RunReport) -> str:
+    """Which swings have a chart: "the 50 largest swings (of 1,165)"."""
+    listed = len(report.swings) + len(report.late)
+    return f"the {len(report.charts):,} largest swings (of {listed:,})"
+
+
+def _charts_note(report: RunReport) -> str:
+    """A sentence saying that some swings are listed without a chart, when that is so."""
+    if len(report.charts) >= len(report.swings) + len(report.late):
+        return ""
+    if not report.charts:
+        return '<p class="meta">The swings are listed without charts.</p>'
+    return (f'<p class="meta">Charts for {_charted(report)}; the rest are listed without a '
+            "chart.</p>")
 
 
 def _group(report: RunReport, title: str, anchor: str, swings: Sequence[SwingAlert]) -> str:
@@ -183,6 +202,7 @@ def render_report(report: RunReport) -> str:
 <a href="#late-data">{len(report.late)} found in late data</a> ·
 <a href="#resolved">{len(report.resolved)} alert(s) resolved</a> ·
 <a href="#checks">{_critical_count(report)} critical check(s) failed</a></p>
+{_charts_note(report)}
 {_critical(report)}
 {_group(report, "Balance swings on new days", "new-days", report.swings)}
 {_group(report, "Swings found in late data", "late-data", report.late)}
@@ -210,7 +230,7 @@ def stored_reports(site_dir: Path) -> list[Path]:
 
 def build_report(
     conn: Connection, base: RunReport, validations: Sequence[ValidationLink], *,
-    max_charts: int = 50,
+    max_charts: int = MAX_CHARTS,
 ) -> RunReport:
     """``base`` (the run's figures) with the stored evidence of every listed swing, the charts
     of the ``max_charts`` largest, and the run's validation pages."""
