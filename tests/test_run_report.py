@@ -169,3 +169,17 @@ def test_a_run_with_more_swings_than_charts_says_which_are_charted(every_day) ->
     charted = {block.split('"')[0] for block in text.split('<div class="swing" id="')[1:]
                if "<svg" in block}
     assert charted == largest  # the 50 largest by USD moved, as the sentence says
+
+
+def test_the_swing_check_names_its_first_day_not_a_parameter_dict(sample) -> None:
+    warehouse, _ = sample
+    site = docs_dir_for(warehouse) / SITE_DIR
+    suite_page = _page_text(site / "expectations" / "fact_daily_balance.html")
+    validation, = (site / "validations" / "fact_daily_balance").rglob("*.html")
+    run_page = _page_text(validation)
+    for text in (suite_page, run_page):
+        assert "$PARAMETER" not in text and "{'" not in text
+    sentence = ("balance_usd of each organization_id must not move by more than 50% of its value "
+                "on the calendar day before (balance_date from ")
+    assert sentence + "the run's first evaluated day (swing_window_start))." in suite_page
+    assert sentence + "2024-04-01)." in run_page  # the day this run evaluated from
