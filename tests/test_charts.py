@@ -162,3 +162,118 @@ def test_the_report_chart_is_light_svg_with_the_move_labelled() -> None:
     with pytest.raises(ValueError, match="not in the series"):
         render_svg(series, organization_id=7, flagged_day="2024-02-01", previous_usd=1.0,
                    balance_usd=2.0, change_pct=100.0)
+
+
+# x-axis day labels: estimated extents, deliberately generous (a digit or hyphen of the usual
+# sans-serif faces is at most 0.64 em wide: DejaVu Sans), then measured in a real browser
+EM_PER_CHAR = 0.65
+SHIFT = {"start": 0.0, "middle": 0.5, "end": 1.0}
+# (days in the series, index of the flagged day): at the very end, next to it, at the start, ...
+LABEL_CASES = [(38, 37), (38, 36), (38, 35), (38, 34), (38, 33), (38, 30), (38, 0), (38, 1),
+               (38, 2), (31, 30), (31, 29), (20, 18), (8, 7), (8, 6), (5, 2), (3, 1), (2, 1),
+               (2, 0), (1, 0)]
+
+
+def flagged_series(length: int, flag: int) -> tuple[list[tuple[str, float]], str]:
+    series = days("2024-03-01", [1000.0] * flag + [2500.0] * (length - flag))
+    return series, series[flag][0]
+
+
+def report_svg(length: int, flag: int) -> str:
+    from monitors.alerts.svg_chart import render_svg
+
+    series, flagged = flagged_series(length, flag)
+    return render_svg(series, organization_id=7, flagged_day=flagged, previous_usd=1000.0,
+                      balance_usd=2500.0, change_pct=150.0)
+
+
+def assert_apart(labels: list[tuple[float, float, str]], width: float) -> None:
+    """No two labels (left, right, text) overlap, and each is inside the picture."""
+    labels = sorted(labels)
+    for (_, right, one), (left, _, two) in zip(labels, labels[1:]):
+        assert right <= left, f"{one!r} and {two!r} overlap: {labels}"
+    assert all(0 <= left and right <= width for left, right, _ in labels), labels
+
+
+def report_chart_day_labels(svg: str) -> list[tuple[float, float, str]]:
+    """The report chart's x-axis labels (the text under its plot frame, not left of it: the USD
+    ticks are there): (left, right, text)."""
+    root = ET.fromstring(svg)
+    frame = next(root.iter(f"{{{SVG_NS}}}rect"))
+    bottom = float(frame.get("y")) + float(frame.get("height"))
+    labels = []
+    for text in root.iter(f"{{{SVG_NS}}}text"):
+        if float(text.get("y")) > bottom and float(text.get("x")) >= float(frame.get("x")):
+            size = float(text.get("font-size") or root.get("font-size"))
+            width = len(text.text) * size * EM_PER_CHAR
+            left = float(text.get("x")) - width * SHIFT[text.get("text-anchor", "start")]
+            labels.append((left, left + width, text.text))
+    return labels
+
+
+@pytest.mark.parametrize(("length", "flag"), LABEL_CASES)
+def test_report_chart_day_labels_never_overlap(length: int, flag: int) -> None:
+    svg = report_svg(length, flag)
+    labels = report_chart_day_labels(svg)
+    _, flagged = flagged_series(length, flag)
+    assert flagged in {text for *_, text in labels}  # the flagged day is always named
+    assert_apart(labels, float(ET.fromstring(svg).get("width")))
+
+
+def test_report_chart_names_the_first_flagged_and_last_days_when_there_is_room() -> None:
+    labels = {text for *_, text in report_chart_day_labels(report_svg(38, 30))}
+    assert labels == {"2024-03-01", "2024-03-31", "2024-04-07"}
+
+
+def png_chart_tick_labels(svg: bytes) -> list[tuple[float, float, str]]:
+    """The matplotlib chart's x tick labels, from its SVG twin: (left, right, text)."""
+    root = ET.fromstring(svg)
+    labels = []
+    for tick in root.iter(f"{{{SVG_NS}}}g"):
+        if not (tick.get("id") or "").startswith("xtick_"):
+            continue
+        for text in tick.iter(f"{{{SVG_NS}}}text"):
+            style = dict(part.split(":", 1) for part in text.get("style").split(";"))
+            style = {k.strip(): v.strip() for k, v in style.items()}
+            width = len(text.text) * float(style["font-size"].removesuffix("px")) * EM_PER_CHAR
+            left = float(text.get("x")) - width * SHIFT[style.get("text-anchor", "start")]
+            labels.append((left, left + width, text.text))
+    return labels
+
+
+@pytest.mark.parametrize(("length", "flag"), LABEL_CASES)
+def test_png_chart_tick_labels_never_overlap(length: int, flag: int) -> None:
+    series, flagged = flagged_series(length, flag)
+    svg = render_chart(series, **dict(FIGURES, flagged_day=flagged), fmt="svg")
+    labels = png_chart_tick_labels(svg)
+    assert len(labels) >= 2
+    assert_apart(labels, float(ET.fromstring(svg).get("width").removesuffix("pt")))
+
+
+LABEL_PROBE = """(() => [...document.querySelectorAll('svg')].map(svg => {
+  const frame = svg.querySelector('rect').getBBox();
+  return [...svg.querySelectorAll('text')].filter(t => t.getBBox().y > frame.y + frame.height)
+    .map(t => { const b = t.getBBox(); return [b.x, b.x + b.width, t.textContent]; });
+}))()"""
+
+
+def test_report_chart_day_labels_measured_in_chromium_do_not_overlap(tmp_path) -> None:
+    import shutil
+
+    from tests.test_docs_assets import Chromium
+
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        pytest.skip("chromium not installed (CI installs it: scripts/ensure-system-packages.sh)")
+    page = tmp_path / "charts.html"
+    page.write_text("<!DOCTYPE html><meta charset='utf-8'><body>"
+                    + "".join(report_svg(*case) for case in LABEL_CASES) + "</body>")
+    browser = Chromium(chromium, tmp_path / "profile")
+    try:
+        measured, _, failed = browser.open(page.as_uri(), LABEL_PROBE)
+    finally:
+        browser.close()
+    assert failed == [] and len(measured) == len(LABEL_CASES)
+    for case, labels in zip(LABEL_CASES, measured):
+        assert labels, case
+        assert_apart([tuple(label) for label in labels], 720), case

@@ -210,12 +210,17 @@ class Chromium:
         assert "error" not in reply, f"{method}: {reply['error']}"
         return reply.get("result", {})
 
-    def open(self, url: str, probe: str = PROBE) -> tuple[dict, list[str], list[str]]:
-        """Load ``url`` in a new tab, run PROBE; returns its result, the URLs requested and
-        the requests that failed."""
+    def open(self, url: str, probe: str = PROBE, *, width: int | None = None,
+             ) -> tuple[dict, list[str], list[str]]:
+        """Load ``url`` in a new tab (``width`` px wide if given), run PROBE; returns its result,
+        the URLs requested and the requests that failed."""
         target = self.send("Target.createTarget", {"url": "about:blank"})["targetId"]
         session = self.send("Target.attachToTarget", {"targetId": target, "flatten": True})[
             "sessionId"]
+        if width is not None:
+            self.send("Emulation.setDeviceMetricsOverride", {
+                "width": width, "height": 900, "deviceScaleFactor": 1, "mobile": False},
+                session=session)
         self.send("Network.enable", session=session)
         self.send("Page.enable", session=session)
         self.events.clear()

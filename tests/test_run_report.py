@@ -3,9 +3,13 @@ index lists it; it opens in headless Chromium with no network; each warehouse ha
 
 from __future__ import annotations
 
+import html
 import io
+import re
 import shutil
+import sqlite3
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -29,21 +33,47 @@ CHART_PROBE = """(() => {
 })()"""
 
 
-@pytest.fixture(scope="module")
-def sample(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Warehouse, MonitorReport]]:
-    """The sample loaded, built and monitored once (SQLite), with its own site."""
-    from balancewatch.settings import GX_DIR
-    from monitors.gx_project.setup import sync
+def _page_text(page: Path) -> str:
+    """A page's text: tags dropped, entities decoded, whitespace collapsed."""
+    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", "", page.read_text())))
 
-    root = tmp_path_factory.mktemp("report")
-    sync(GX_DIR, root / "project" / "gx")
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The sample loaded and built once (SQLite), not monitored: the fixtures below copy it."""
+    root = tmp_path_factory.mktemp("built")
     warehouse = parse(root / "sample.db")
     load_delivery(SAMPLE_DIR, warehouse)
     assert build(warehouse, target_path=root / "dbt-target") == 0
+    return warehouse.path
+
+
+def _monitored(root: Path, built: Path, **options: int) -> tuple[Warehouse, MonitorReport]:
+    """A copy of ``built`` monitored once, with its own GX project and site."""
+    from balancewatch.settings import GX_DIR
+    from monitors.gx_project.setup import sync
+
+    sync(GX_DIR, root / "project" / "gx")
+    warehouse = parse(root / "sample.db")
+    shutil.copyfile(built, warehouse.path)
     report = run_monitor(warehouse, project_root=root / "project", notify_slack=False,
-                         out=io.StringIO())
+                         out=io.StringIO(), **options)
     assert report.exit_code == 0
-    yield warehouse, report
+    return warehouse, report
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory: pytest.TempPathFactory, built: Path,
+           ) -> Iterator[tuple[Warehouse, MonitorReport]]:
+    """The sample's first run: the last 30 days."""
+    yield _monitored(tmp_path_factory.mktemp("report"), built)
+
+
+@pytest.fixture(scope="module")
+def every_day(tmp_path_factory: pytest.TempPathFactory, built: Path,
+              ) -> tuple[Warehouse, MonitorReport]:
+    """A first run over the sample's whole history: hundreds of swings, more than are charted."""
+    return _monitored(tmp_path_factory.mktemp("every-day"), built, first_run_days=3000)
 
 
 def test_the_report_shows_each_swing_with_its_cause_and_chart(sample) -> None:
@@ -98,3 +128,58 @@ def test_two_warehouses_keep_two_sites(sample, tmp_path: Path) -> None:
     assert len(list((first / SITE_DIR / "runs").glob("*.html"))) == 1  # untouched by the other
     assert len(list((second / SITE_DIR / "runs").glob("*.html"))) == 1
     assert not (tmp_path / "project" / "gx" / "uncommitted").exists()
+
+
+PAGE_WIDTH_PROBE = """(() => {
+  const wide = [...document.querySelectorAll('body *')]
+    .filter(e => e.getBoundingClientRect().right > document.documentElement.clientWidth + 0.5)
+    .map(e => e.tagName + (e.className ? '.' + e.className : ''));
+  return {page: document.documentElement.scrollWidth, view: innerWidth,
+          tables: document.querySelectorAll('table.causes').length, wide: wide.slice(0, 10)};
+})()"""
+
+
+def test_the_report_fits_an_800_px_window(sample, tmp_path: Path) -> None:
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        pytest.skip("chromium not installed (CI installs it: scripts/ensure-system-packages.sh)")
+    _, report = sample
+    browser = Chromium(chromium, tmp_path / "profile")
+    try:
+        probe, _, failed = browser.open(Path(report.docs_index).as_uri(), PAGE_WIDTH_PROBE,
+                                        width=800)
+    finally:
+        browser.close()
+    assert failed == [] and probe["view"] == 800 and probe["tables"] == 31
+    assert probe["page"] <= probe["view"], probe  # no sideways scrolling of the page
+    assert probe["wide"] == [], probe  # nothing (a cause table, a chart) sticks out of it
+
+
+def test_a_run_with_more_swings_than_charts_says_which_are_charted(every_day) -> None:
+    warehouse, report = every_day
+    with closing(sqlite3.connect(warehouse.path)) as db:
+        recorded = db.execute("select count(*) from balance_alerts").fetchone()[0]
+        largest = {f"org-{o}-{d}" for o, d in db.execute(
+            "select organization_id, balance_date from balance_alerts "
+            "order by abs(change_usd) desc limit 50")}
+    assert recorded == report.swing_total > 50
+    assert (f"Charts for the 50 largest swings (of {recorded:,}); the rest are listed without a "
+            "chart." in _page_text(Path(report.docs_index)))
+    text = Path(report.docs_index).read_text()
+    charted = {block.split('"')[0] for block in text.split('<div class="swing" id="')[1:]
+               if "<svg" in block}
+    assert charted == largest  # the 50 largest by USD moved, as the sentence says
+
+
+def test_the_swing_check_names_its_first_day_not_a_parameter_dict(sample) -> None:
+    warehouse, _ = sample
+    site = docs_dir_for(warehouse) / SITE_DIR
+    suite_page = _page_text(site / "expectations" / "fact_daily_balance.html")
+    validation, = (site / "validations" / "fact_daily_balance").rglob("*.html")
+    run_page = _page_text(validation)
+    for text in (suite_page, run_page):
+        assert "$PARAMETER" not in text and "{'" not in text
+    sentence = ("balance_usd of each organization_id must not move by more than 50% of its value "
+                "on the calendar day before (balance_date from ")
+    assert sentence + "the run's first evaluated day (swing_window_start))." in suite_page
+    assert sentence + "2024-04-01)." in run_page  # the day this run evaluated from

@@ -30,6 +30,14 @@ from monitors.checks.sql_metric import SqlTableMetric, plain_identifier
 from monitors.checks.swing_query import METRIC_DEFAULTS, METRIC_NAME, row_to_swing, swings_query
 
 
+def _shown(value: Any, phrase: str, shape: str = "{}") -> str:
+    """A parameter as Data Docs shows it: its value in ``shape``, or, for a suite parameter not
+    evaluated yet (the suite's own page), ``phrase`` and the parameter's name."""
+    if isinstance(value, dict) and "$PARAMETER" in value:
+        return f"{phrase} ({value['$PARAMETER']})"
+    return shape.format(value)
+
+
 class TableBalanceSwings(SqlTableMetric):
     """``table.balance_swings``: ``{"total": int, "rows": [...]}`` ranked by |change USD|."""
 
@@ -122,10 +130,12 @@ class ExpectDailyBalanceSwingsWithinThreshold(BatchExpectation):
             "entity_column": kw["entity_column"],
             "date_column": kw["date_column"],
             "threshold_pct": (
-                f"{100 * threshold:g}%" if isinstance(threshold, (int, float)) else str(threshold)
+                f"{100 * threshold:g}%" if isinstance(threshold, (int, float))
+                else _shown(threshold, "the run's threshold")
             ),
             "window": (
-                f"from {kw['window_start']}" if kw.get("window_start") else "on every day"
+                "from " + _shown(kw["window_start"], "the run's first evaluated day")
+                if kw.get("window_start") else "on every day"
             ),
         }
         template = (
@@ -134,7 +144,7 @@ class ExpectDailyBalanceSwingsWithinThreshold(BatchExpectation):
         )
         floor = kw.get("min_abs_change_usd") or 0
         if floor:
-            params["floor"] = f"{floor:,.2f}"
+            params["floor"] = _shown(floor, "the run's floor", "{:,.2f}")
             template += "; moves under $floor USD ignored"
         template += ")."
         styling = (runtime_configuration or {}).get("styling", {})

@@ -22,12 +22,15 @@ from monitors.findings.results import (
 )
 
 RUNS_DIR = "runs"  # reports live in <site>/runs/<run file>.html
+MAX_CHARTS = 50  # a report charts its largest swings only (SVG: ~10 kB a chart)
 _STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2rem; color: #222; max-width: 70rem; }
 h1 { font-size: 1.5rem; } h2 { margin-top: 2rem; border-bottom: 2px solid #ddd; }
-table { border-collapse: collapse; margin: .5rem 0; }
+body { overflow-wrap: anywhere; } .fit { overflow-x: auto; max-width: 100%; }
+table { border-collapse: collapse; margin: .5rem 0; font-size: .9rem; }
 th, td { border: 1px solid #ccc; padding: .25rem .5rem; text-align: left; }
 th { background: #f3f3f3; } td.num { text-align: right; font-variant-numeric: tabular-nums; }
+td.num { white-space: nowrap; } th { overflow-wrap: normal; }
 .swing { border: 1px solid #ddd; border-radius: 6px; padding: .5rem 1rem; margin: 1rem 0; }
 .swing h3 { margin: .3rem 0; font-size: 1.05rem; } .meta { color: #555; font-size: .9rem; }
 .critical { background: #fdecea; border: 1px solid #a11; padding: .5rem 1rem; }
@@ -103,8 +106,8 @@ def _critical(report: RunReport) -> str:
     rows = "".join(f"<tr><td>{_e(f.suite)}</td><td>{_e(f.check)}</td>"
                    f"<td>{_e(f.observed)}</td></tr>" for f in failures)
     return ('<div class="critical" id="critical"><h2>Critical checks failed: the data cannot be '
-            "trusted; nothing was recorded</h2><table><tr><th>suite</th><th>check</th>"
-            f"<th>observed</th></tr>{rows}</table></div>")
+            'trusted; nothing was recorded</h2><div class="fit"><table><tr><th>suite</th>'
+            f"<th>check</th><th>observed</th></tr>{rows}</table></div></div>")
 
 
 def _causes_table(swing: SwingAlert) -> str:
@@ -114,16 +117,16 @@ def _causes_table(swing: SwingAlert) -> str:
     rows = "".join(
         f"<tr><td>{c.invoice_id}</td><td>{_e(c.status)}</td><td>{_e(c.currency)}</td>"
         f'<td class="num">{c.amount:,.2f}</td><td class="num">{_usd(c.effect_usd)}</td>'
-        f"<td>{_e(c.created_at)}</td><td>"
+        f"<td>{_e(c.created_at).replace('T', '<wbr>T', 1)}</td><td>"
         + (f"load {c.changed_by_load_id}" + (f", was {_e(c.previous_status)}"
                                              if c.previous_status else ", new")
            if c.changed_by_load_id is not None else "")
         + "</td></tr>"
         for c in swing.causes
     )
-    return ('<table class="causes"><tr><th>invoice</th><th>status</th><th>currency</th>'
-            "<th>amount</th><th>USD effect</th><th>created at (UTC)</th><th>changed by</th></tr>"
-            f"{rows}</table>")
+    return ('<div class="fit"><table class="causes"><tr><th>invoice</th><th>status</th>'
+            "<th>currency</th><th>amount</th><th>USD effect</th><th>created at (UTC)</th>"
+            f"<th>changed by</th></tr>{rows}</table></div>")
 
 
 def _context(context: OrganizationContext | None) -> str:
@@ -151,9 +154,27 @@ def _swing(report: RunReport, swing: SwingAlert) -> str:
         f"{_usd(swing.previous_balance_usd)} → {_usd(swing.balance_usd)} "
         f"({_pct(swing.change_pct)}, {_usd(swing.change_usd)}){_e(late)}{reopened}</h3>"
         f"{_causes_table(swing)}{_context(report.contexts.get(key))}"
-        + (f'<div class="chart">{chart}</div>' if chart else "")
+        + (f'<div class="chart">{chart}</div>' if chart else
+           f'<p class="meta">No chart: only {_charted(report)} are charted.</p>'
+           if report.charts else "")
         + "</div>"
     )
+
+
+def _charted(report: RunReport) -> str:
+    """Which swings have a chart: "the 50 largest swings (of 1,165)"."""
+    listed = len(report.swings) + len(report.late)
+    return f"the {len(report.charts):,} largest swings (of {listed:,})"
+
+
+def _charts_note(report: RunReport) -> str:
+    """A sentence saying that some swings are listed without a chart, when that is so."""
+    if len(report.charts) >= len(report.swings) + len(report.late):
+        return ""
+    if not report.charts:
+        return '<p class="meta">The swings are listed without charts.</p>'
+    return (f'<p class="meta">Charts for {_charted(report)}; the rest are listed without a '
+            "chart.</p>")
 
 
 def _group(report: RunReport, title: str, anchor: str, swings: Sequence[SwingAlert]) -> str:
@@ -186,12 +207,13 @@ def render_report(report: RunReport) -> str:
 <a href="#late-data">{len(report.late)} found in late data</a> ·
 <a href="#resolved">{len(report.resolved)} alert(s) resolved</a> ·
 <a href="#checks">{_critical_count(report)} critical check(s) failed</a></p>
+{_charts_note(report)}
 {_critical(report)}
 {_group(report, "Balance swings on new days", "new-days", report.swings)}
 {_group(report, "Swings found in late data", "late-data", report.late)}
 <h2 id="resolved">Alerts resolved ({len(report.resolved)})</h2>
-{f'<table><tr><th>organization</th><th>day</th><th>why</th></tr>{resolved}</table>'
- if resolved else '<p>None.</p>'}
+{f'<div class="fit"><table><tr><th>organization</th><th>day</th><th>why</th></tr>{resolved}'
+ '</table></div>' if resolved else '<p>None.</p>'}
 <h2 id="checks">Checks of this run</h2><ul>{suites}</ul>
 <h2 id="validations">GX validation pages</h2><ul>{links or '<li>none</li>'}</ul>
 </body></html>
@@ -213,7 +235,7 @@ def stored_reports(site_dir: Path) -> list[Path]:
 
 def build_report(
     conn: Connection, base: RunReport, validations: Sequence[ValidationLink], *,
-    max_charts: int = 50,
+    max_charts: int = MAX_CHARTS,
 ) -> RunReport:
     """``base`` (the run's figures) with the stored evidence of every listed swing, the charts
     of the ``max_charts`` largest, and the run's validation pages."""
