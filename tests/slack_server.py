@@ -7,7 +7,13 @@ scripted faults first: 429 with Retry-After, 5xx, ``ok: false`` with an error co
 answer (a fault with a ``path`` applies only to a request whose path contains it). Uploads as
 ``files_upload_v2`` makes them: ``files.getUploadURLExternal`` (a file id and an upload URL),
 ``/upload/<id>`` (raw or multipart bytes) and ``files.completeUploadExternal``, which shares the
-files in a channel or thread: only those count (``state.uploads``).
+files in a channel or thread: only those count (``state.uploads``). ``conversations.history``
+(a GET with a query or a form POST: Slack takes either, slack-sdk posts a form) pages through a
+channel's top-level messages, newest first, with their ``metadata`` when
+``include_all_metadata`` is set, as Slack does (message ``ts`` count up from ``state.next_ts``:
+set it to now for Slack-like times). ``hold_next_post()`` makes the next top-level
+``chat.postMessage`` count as posted and then not answer until the test releases it: Slack
+accepted the message, its client never heard.
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlsplit
 
 from tests.slack_files import FilesApi, SharedFile, upload_bytes
 
@@ -47,6 +53,16 @@ class Recorded:
 
 
 @dataclass
+class Hold:
+    """A ``chat.postMessage`` held after Slack accepted it: ``accepted`` is set once the message
+    counts as posted; the answer is written only after ``release`` is set (or never, if the
+    client is gone by then)."""
+
+    accepted: threading.Event = field(default_factory=threading.Event)
+    release: threading.Event = field(default_factory=threading.Event)
+
+
+@dataclass
 class SlackState:
     token: str = "local-demo-token"  # deliberately not shaped like a real Slack token
     channels: set[str] = field(default_factory=lambda: {"#balance-alerts", "C0BALANCE"})
@@ -61,6 +77,7 @@ class SlackState:
     pending: dict[str, dict[str, Any]] = field(default_factory=dict)  # file id -> not completed
     uploads: list[SharedFile] = field(default_factory=list)  # completed and shared, in order
     next_file: int = 0
+    hold: Hold | None = None  # the next top-level chat.postMessage is held (then disarmed)
 
     def take_fault(self, path: str = "") -> Fault | None:
         """The first scripted fault for a request to ``path`` (removed from the queue)."""
@@ -124,9 +141,65 @@ class _Handler(FilesApi, BaseHTTPRequestHandler):
             record.answered = self._get_upload_url(record)
         elif self.path == "/api/files.completeUploadExternal":
             record.answered = self._complete_upload(record)
+        elif self.path == "/api/conversations.history":
+            record.answered = self._history(record.body)
         else:
             self._answer(404, {"ok": False, "error": "unknown_method"})
             record.answered = 404
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+        state = self.server.state
+        url = urlsplit(self.path)
+        query = {key: values[0] for key, values in parse_qs(url.query).items()}
+        record = Recorded(url.path, dict(self.headers), query)
+        with state.lock:
+            state.requests.append(record)
+        fault = state.take_fault(url.path)
+        if fault is not None and fault.kind == "slow":
+            time.sleep(fault.seconds)
+            fault = None
+        if fault is not None:
+            record.answered = self._fault(fault, False)
+        elif url.path == "/api/conversations.history":
+            record.answered = self._history(query)
+        else:
+            self._answer(404, {"ok": False, "error": "unknown_method"})
+            record.answered = 404
+
+    def _history(self, query: dict[str, str]) -> int:
+        """``conversations.history``: a channel's top-level messages newest first, ``oldest`` /
+        ``latest`` exclusive unless ``inclusive``, ``limit`` per page with a ``next_cursor``."""
+        state = self.server.state
+        if not self._authorized():
+            return self._refuse("invalid_auth")
+        if query.get("channel") != "C0BALANCE":  # an id, never a name, as in Slack
+            return self._refuse("channel_not_found")
+        inclusive = query.get("inclusive") in ("1", "true")
+        oldest, latest = float(query.get("oldest") or 0), float(query.get("latest") or 9e12)
+        metadata = query.get("include_all_metadata") in ("1", "true")
+        with state.lock:
+            found = [
+                (ts, body) for ts, body in sorted(state.messages.items(), reverse=True)
+                if not body.get("thread_ts") and (
+                    oldest <= float(ts) <= latest if inclusive else oldest < float(ts) < latest)
+            ]
+        start = int(query.get("cursor") or 0)
+        limit = min(int(query.get("limit") or 100), 999)
+        page = found[start:start + limit]
+        messages = []
+        for ts, body in page:
+            message = {"type": "message", "user": "U0BALANCEWATCH", "bot_id": "B0BALANCE",
+                       "text": body.get("text", ""), "ts": ts, "blocks": body.get("blocks", [])}
+            if metadata and body.get("metadata"):
+                message["metadata"] = body["metadata"]
+            messages.append(message)
+        more = start + limit < len(found)
+        self._answer(200, {"ok": True, "messages": messages, "has_more": more,
+                           "pin_count": 0, "channel_actions_ts": None,
+                           "channel_actions_count": 0,
+                           "response_metadata": {"next_cursor": str(start + limit) if more
+                                                 else ""}})
+        return 200
 
     def _fault(self, fault: Fault, webhook: bool) -> int:
         """Answer ``fault``; ``webhook``: in plain text (webhooks, upload URLs), else as JSON."""
@@ -178,6 +251,16 @@ class _Handler(FilesApi, BaseHTTPRequestHandler):
             state.messages[ts] = record.body
             if thread_ts:
                 state.replies.setdefault(thread_ts, []).append(record.body)
+            hold, state.hold = (state.hold, None) if not thread_ts else (None, state.hold)
+        if hold is not None:
+            hold.accepted.set()
+            hold.release.wait(300)
+            try:
+                self._answer(200, {"ok": True, "channel": "C0BALANCE", "ts": ts,
+                                   "message": {"ts": ts}})
+            except OSError:  # the client is gone: it never heard that Slack accepted it
+                pass
+            return 200
         self._answer(200, {"ok": True, "channel": "C0BALANCE", "ts": ts, "message": {"ts": ts}})
         return 200
 
@@ -242,6 +325,13 @@ class FakeSlack:
         """
         with self.state.lock:
             self.state.faults.extend(Fault(kind, **options) for _ in range(times))
+
+    def hold_next_post(self) -> Hold:
+        """Hold the answer to the next top-level ``chat.postMessage`` (it counts as posted)."""
+        hold = Hold()
+        with self.state.lock:
+            self.state.hold = hold
+        return hold
 
     @property
     def posted(self) -> list[Any]:

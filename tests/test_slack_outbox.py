@@ -6,6 +6,7 @@ On both engines: the outbox is SQL through the warehouse's connection.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -270,3 +271,42 @@ def test_a_bad_backlog_setting_is_named_and_nothing_is_marked(
     with pytest.raises(ValueError, match="BALANCEWATCH_BACKLOG_DAYS must be a whole number"):
         notify(conn, BACKLOG_RUN, settings_for(slack))
     assert slack.posted == [] and {s for _, s, _ in statuses(conn)} == {"pending"}
+
+
+def lose_the_answer(conn: Connection, slack: FakeSlack, channel: str) -> None:
+    """A digest Slack posts after its client stopped waiting (as when the run dies first)."""
+    slack.state.next_ts = int(time.time())  # Slack's message times are epoch seconds
+    slack.fail_next("slow", seconds=1.5, path="chat.postMessage")
+    first = notify(conn, RUN, settings_for(slack, channel=channel, timeout_seconds=1,
+                                           max_attempts=1))
+    assert first.sent_alerts == 0 and first.problem  # the run never heard Slack's answer
+    deadline = time.monotonic() + 30
+    while not slack.posted and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert len(slack.posted) == 1  # ... yet Slack shows it
+
+
+def test_a_digest_slack_posted_but_never_answered_is_marked_sent_not_sent_again(
+    conn: Connection, slack: FakeSlack
+) -> None:
+    lose_the_answer(conn, slack, "C0BALANCE")
+    [ts] = slack.state.messages
+    second = notify(conn, RUN, settings_for(slack, channel="C0BALANCE"))
+    assert len(slack.posted) == 1
+    assert statuses(conn) == [(1, "sent", ts), (2, "sent", ts)]
+    assert "marked sent, not sent again" in second.line()
+    assert second.charts_uploaded == 2  # the charts still go into its thread
+    history = [r for r in slack.requests if r.path == "/api/conversations.history"]
+    assert len(history) == 1 and history[0].body["channel"] == "C0BALANCE"
+    asked = len(slack.requests)
+    notify(conn, RUN, settings_for(slack, channel="C0BALANCE"))  # nothing in flight any more
+    assert len(slack.posted) == 1 and len(slack.requests) == asked
+
+
+def test_a_digest_in_flight_that_cannot_be_looked_up_is_sent_again_and_says_so(
+    conn: Connection, slack: FakeSlack
+) -> None:
+    lose_the_answer(conn, slack, "#balance-alerts")  # a name: Slack's history needs the id
+    second = notify(conn, RUN, settings_for(slack))
+    assert len(slack.posted) == 2 and second.sent_alerts == 2  # at least once, never lost
+    assert "could not check whether the digest of an interrupted run was posted" in second.line()

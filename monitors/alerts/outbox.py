@@ -6,19 +6,23 @@ them, instead of listed one by one (they are marked sent with the digest that co
 
 Slack is told at most once per (organization, day, rule): an alert is marked ``sent`` (with the
 message timestamp) only after Slack accepted the digest, and stays ``pending`` after any fault, so
-the next run sends it. Nothing here raises on a Slack fault.
+the next run sends it. A Web API digest is marked in flight before it is posted, and the next run
+asks Slack whether a digest in flight was posted before sending its alerts again
+(:mod:`monitors.alerts.in_flight`). Nothing here raises on a Slack fault.
 """
 
 from __future__ import annotations
 
 import os
 import time
+import uuid
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from itertools import groupby
 
 from balancewatch.warehouse import Connection
 from monitors.alerts.digest import Digest
+from monitors.alerts.in_flight import Settled, digest_metadata, settle_in_flight
 from monitors.alerts.slack_blocks import render_resolutions_reply, render_slack
 from monitors.alerts.slack_delivery import SlackSettings, Sleep, send_message
 from monitors.findings.alert_records import (
@@ -30,6 +34,7 @@ from monitors.findings.alert_records import (
     pending_swings,
 )
 from monitors.findings.causes import balance_series, with_causes
+from monitors.findings.digests import mark_in_flight
 from monitors.findings.operations import digest_footer
 from monitors.findings.results import Resolution
 
@@ -51,8 +56,16 @@ class NotifyResult:
     pending_resolutions: int = 0
     charts_uploaded: int = 0
     backlog: int = 0  # of sent_alerts: counted in the digest, not listed
+    settled: Settled = Settled()  # digests of interrupted runs, checked first
 
     def line(self) -> str:
+        line = self._line()
+        if self.settled.recovered:
+            line += (f"; {self.settled.recovered} alert(s)/resolution(s) of an interrupted "
+                     "run's digest were posted by it: marked sent, not sent again")
+        return line + (f"; {self.settled.problem}" if self.settled.problem else "")
+
+    def _line(self) -> str:
         resolutions = (f"; {self.pending_resolutions} resolution(s) stay pending"
                        if self.pending_resolutions else "")
         if self.problem and (self.sent_alerts or self.sent_resolutions):
@@ -104,10 +117,12 @@ def notify(
     """Send one digest of the run with every pending alert and resolution, then each threaded
     resolution as a reply under its digest; mark what Slack accepted, each message on its own."""
     started = time.perf_counter()
+    if settings.mode is None:
+        return NotifyResult("console only", 0, len(pending_swings(conn)), settings.incomplete())
+    settled = (settle_in_flight(conn, settings, MAX_CHARTS, sleep=sleep)
+               if settings.mode == "web_api" else Settled())
     pending = pending_swings(conn)
     resolutions = pending_resolutions(conn)
-    if settings.mode is None:
-        return NotifyResult("console only", 0, len(pending), settings.incomplete())
     threaded = [r for r in resolutions if _threaded(r, settings)]
     inline = [r for r in resolutions if not _threaded(r, settings)]
     cutoff = backlog_cutoff(run.run_started)
@@ -117,12 +132,18 @@ def notify(
                      backlog=len(pending) - len(listed), backlog_cutoff=cutoff)
     channel = f"slack ({settings.mode.replace('_', ' ')})"
     if not digest.has_news:
-        return NotifyResult(channel, 0, 0)
-    outcome = send_message(render_slack(digest), settings, sleep=sleep)
+        charts, problem = upload_charts(conn, settings, run.as_of, sleep=sleep)
+        return NotifyResult(channel, 0, 0, problem, charts_uploaded=charts, settled=settled)
+    message = render_slack(digest)
+    if settings.mode == "web_api":  # committed before it is posted: see in_flight.py
+        digest_id = uuid.uuid4().hex
+        mark_in_flight(conn, [*(s.key for s in pending), *(r.key for r in inline)], digest_id)
+        message = replace(message, metadata=digest_metadata(digest_id))
+    outcome = send_message(message, settings, sleep=sleep)
     if not outcome.delivered:
         seconds = time.perf_counter() - started
         return NotifyResult(channel, 0, len(pending), outcome.problem, seconds,
-                            pending_resolutions=len(resolutions))
+                            pending_resolutions=len(resolutions), settled=settled)
     charted = {s.key for s in digest.ranked_swings()[:MAX_CHARTS]} if outcome.channel_id else set()
     mark_sent(conn, pending, outcome.message_ts or "", outcome.channel_id, charted)
     mark_resolutions_sent(conn, inline)
@@ -137,7 +158,7 @@ def notify(
     charts, chart_problem = upload_charts(conn, settings, run.as_of, sleep=sleep)
     return NotifyResult(channel, len(pending), 0, problem or chart_problem,
                         time.perf_counter() - started, sent, len(resolutions) - sent, charts,
-                        digest.backlog)
+                        digest.backlog, settled)
 
 
 def upload_charts(conn: Connection, settings: SlackSettings, as_of: str | None, *,

@@ -29,6 +29,7 @@ class SlackMessage:
     text: str
     blocks: list[dict[str, Any]]
     thread_ts: str | None = None  # a reply in the thread of this message (Web API only)
+    metadata: dict[str, Any] | None = None  # Slack message metadata (Web API only)
 
     def as_payload(self) -> dict[str, Any]:
         payload = {"text": self.text, "blocks": self.blocks}

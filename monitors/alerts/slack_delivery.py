@@ -21,6 +21,7 @@ from slack_sdk.webhook import WebhookClient
 from monitors.alerts.slack_blocks import SlackMessage
 
 DEFAULT_API_URL = "https://slack.com/api/"
+HISTORY_PAGES = 10  # of 200 messages: how far back a digest in flight is looked for
 Sleep = Callable[[float], None]
 
 
@@ -92,26 +93,59 @@ class _GiveUp(Exception):
 
 
 def _post_web_api(settings: SlackSettings, message: SlackMessage) -> str:
-    client = WebClient(
-        token=settings.bot_token,
-        base_url=settings.api_url,
-        timeout=int(settings.timeout_seconds),
-        retry_handlers=[],
-    )
+    client = _client(settings)
     try:
         response = client.chat_postMessage(
             channel=settings.channel, text=message.text, blocks=message.blocks,
-            thread_ts=message.thread_ts,
+            thread_ts=message.thread_ts, metadata=message.metadata,
         )
     except SlackApiError as err:
-        status = err.response.status_code
-        error = err.response.get("error") if isinstance(err.response.data, dict) else None
-        if status == 429:
-            raise _Retry("rate limited", _retry_after(err.response.headers)) from None
-        if status >= 500:
-            raise _Retry(f"HTTP {status}") from None
-        raise _GiveUp(f"Slack answered ok=false: {error or f'HTTP {status}'}") from None
+        _raise_for(err)
     return f"{response.get('ts') or ''} {response.get('channel') or ''}"
+
+
+def _client(settings: SlackSettings) -> WebClient:
+    return WebClient(token=settings.bot_token, base_url=settings.api_url,
+                     timeout=int(settings.timeout_seconds), retry_handlers=[])
+
+
+def _raise_for(err: SlackApiError) -> None:
+    """A Web API error as the retry policy sees it: transient (_Retry) or final (_GiveUp)."""
+    status = err.response.status_code
+    error = err.response.get("error") if isinstance(err.response.data, dict) else None
+    if status == 429:
+        raise _Retry("rate limited", _retry_after(err.response.headers)) from None
+    if status >= 500:
+        raise _Retry(f"HTTP {status}") from None
+    raise _GiveUp(f"Slack answered ok=false: {error or f'HTTP {status}'}") from None
+
+
+def find_posted(settings: SlackSettings, channel_id: str, metadata: dict[str, Any],
+                oldest: float, *, sleep: Sleep = time.sleep) -> tuple[str | None, str | None]:
+    """The ``ts`` of the channel's message posted after ``oldest`` (epoch seconds) whose
+    metadata is ``metadata``, via ``conversations.history`` (scope ``channels:history``, or
+    ``groups:history`` for a private channel): (its ts or None, a problem or None)."""
+
+    def search() -> str:
+        client, cursor = _client(settings), None
+        for _ in range(HISTORY_PAGES):
+            try:
+                page = client.conversations_history(
+                    channel=channel_id, oldest=f"{oldest:.6f}", include_all_metadata=True,
+                    limit=200, cursor=cursor)
+            except SlackApiError as err:
+                _raise_for(err)
+            for found in page.get("messages") or []:
+                carried = found.get("metadata") or {}
+                if all(carried.get(k) == metadata[k] for k in ("event_type", "event_payload")):
+                    return str(found.get("ts") or "")
+            cursor = (page.get("response_metadata") or {}).get("next_cursor")
+            if not cursor:
+                break
+        return ""
+
+    ts, _, problem = with_retries(settings, search, sleep)
+    return ts or None, problem
 
 
 def _post_webhook(settings: SlackSettings, message: SlackMessage) -> str:

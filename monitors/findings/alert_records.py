@@ -50,6 +50,8 @@ create table if not exists balance_alerts (
     chart_status         text,               -- pending / sent: its chart in the digest's thread
     chart_file_id        text,
     muted_reason         text,               -- recorded while its organization was muted
+    digest_id            text,               -- the digest carrying it while posted (digests.py)
+    digest_at            text,
     primary key (organization_id, balance_date, rule)
 )"""
 #: Columns added after the first release: an older warehouse gets them on its next run.
@@ -66,10 +68,13 @@ LATER_COLUMNS = {
     "chart_status": "text",
     "chart_file_id": "text",
     "muted_reason": "text",
+    "digest_id": "text",
+    "digest_at": "text",
 }
 _FIGURES = "previous_balance_usd, balance_usd, change_usd, change_pct"
 ALERTS = state_sql.StateTable("balance_alerts", ALERTS_DDL,
                               ("organization_id", "balance_date", "rule"), partition="rule")
+_DELIVERED = {"digest_id": "null", "digest_at": "null"}  # its digest's outcome is known
 _NEW_FIGURES = {"previous_balance_usd": "?", "balance_usd": "?", "change_usd": "?",
                 "change_pct": "?", "updated_at": "?"}
 
@@ -228,8 +233,8 @@ def mark_sent(conn: Connection, alerts: list[SwingAlert], message_ts: str,
     with conn.transaction():
         return state_sql.update(
             conn, ALERTS,
-            dict.fromkeys(("delivery_status", "sent_at", "message_ts", "message_channel",
-                           "chart_status"), "?"),
+            {**dict.fromkeys(("delivery_status", "sent_at", "message_ts", "message_channel",
+                              "chart_status"), "?"), **_DELIVERED},
             [(SENT, sent_at, message_ts, channel_id, PENDING if a.key in charted else None,
               *a.key, PENDING) for a in alerts],
             where="delivery_status = ?",
@@ -261,7 +266,7 @@ def mark_resolutions_sent(conn: Connection, resolutions: list[Resolution]) -> in
     sent_at = utc_now()
     with conn.transaction():
         return state_sql.update(
-            conn, ALERTS, {"resolution_status": "?", "resolution_sent_at": "?"},
+            conn, ALERTS, {"resolution_status": "?", "resolution_sent_at": "?", **_DELIVERED},
             [(SENT, sent_at, *r.key, PENDING) for r in resolutions],
             where="resolution_status = ?",
         )
