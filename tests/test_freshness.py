@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import subprocess
 import sys
 from datetime import UTC, date, datetime, timedelta
@@ -102,6 +103,9 @@ def test_stale_invoices_alerted_once_on_the_nothing_new_path_and_resolved_once(
     assert status == 0 and "monitor:" in out, out
     assert ("DATA HEALTH RESOLVED: invoices are up to date again: newest invoice day 2024-05-04, "
             "today 2024-05-04 (allowance 2 day(s)); stale since 2024-05-03") in out
+    page = Path(re.findall(r"; report (\S+\.html)", out)[-1]).read_text()
+    assert '<h2 id="data-health">Data health</h2>' in page
+    assert "DATA HEALTH RESOLVED: invoices are up to date again" in page
     assert len(slack.posted) == posted + 2
     assert "resolved · invoices: invoices are up to date again" in digest_texts(slack)[-1]
     assert health_rows(engine_warehouse) == [
