@@ -18,6 +18,7 @@ from balancewatch.run_lock import DEFAULT_WAIT_SECONDS, Busy, run_lock
 from balancewatch.run_log import run_log
 from balancewatch.settings import (
     DEFAULT_WAREHOUSE,
+    REPO_ROOT,
     SAMPLE_DIR,
     WAREHOUSE_DEFAULT_HELP,
     export_warehouse,
@@ -25,6 +26,7 @@ from balancewatch.settings import (
     resolve_warehouse,
 )
 from balancewatch.warehouse import Warehouse, WarehouseError
+from monitors.findings.freshness import TODAY_ENV, BadSetting, read_rules, run_date
 from monitors.findings.watermark import DEFAULT_FIRST_RUN_DAYS
 
 SECRET_ENV = ("SLACK_BOT_TOKEN", "SLACK_WEBHOOK_URL")
@@ -71,7 +73,17 @@ def stage_monitor(args: argparse.Namespace, warehouse: Warehouse) -> int:
         verbose=args.verbose,
         top=10 if args.verbose else 5,
         context=getattr(args, "gx_context", None),
+        today=getattr(args, "today", None),
     )
+
+
+def data_health_only(args: argparse.Namespace, warehouse: Warehouse) -> int:
+    """The nothing-new path's check (no dbt, no GX): is the data itself still fresh?"""
+    from monitors.alerts.health import check_health
+
+    outcome = check_health(warehouse, run_date(getattr(args, "today", None)),
+                           read_rules(REPO_ROOT), print, send=True)
+    return outcome.exit_code
 
 
 STAGES: dict[str, Stage] = {"load": stage_load, "build": stage_build, "monitor": stage_monitor}
@@ -128,6 +140,9 @@ def run_all(args: argparse.Namespace, warehouse: Warehouse, log: str) -> int:
             reason = up_to_date(warehouse)
             if reason:
                 print(f"run: {reason}; build and monitor skipped (--force runs them)")
+                status = data_health_only(args, warehouse)
+                if status != exit_codes.OK:
+                    failed = ": stale data (freshness_severity: critical)"
                 break
     each = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in times.items())
     print(f"run: finished in {sum(times.values()):.1f} s ({each}; exit {status}){failed}"
@@ -179,6 +194,11 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=DEFAULT_FIRST_RUN_DAYS,
         help=f"days evaluated by the very first run (default {DEFAULT_FIRST_RUN_DAYS})",
+    )
+    monitoring.add_argument(
+        "--today", metavar="YYYY-MM-DD",
+        help=f"the run's date for the freshness check (default ${TODAY_ENV}, else today in UTC; "
+        "for backfills and tests)",
     )
     monitoring.add_argument(
         "--keep-runs", type=int, help="Data Docs runs kept per suite (default 30)"
@@ -248,6 +268,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exit_codes.BAD_INPUT
     if args.command == "alerts":  # reads, or writes one row: no run lock needed
         return alerts_cli.run_alerts(args, warehouse)
+    try:  # before anything is written
+        if args.command in ("run", "monitor"):
+            run_date(args.today)
+            read_rules(REPO_ROOT)
+    except BadSetting as exc:
+        print(f"balancewatch: {exc}", file=sys.stderr)
+        return exit_codes.BAD_INPUT
     try:
         waiting = _waiting(warehouse, args.lock_wait)
         with run_lock(warehouse, args.lock_wait, on_wait=waiting), run_log(

@@ -28,8 +28,10 @@ from balancewatch.settings import REPO_ROOT, export_site_root
 from balancewatch.warehouse import Warehouse, WarehouseError, export, parse
 from monitors.alerts.console import alert_block, checks_summary, suite_lines
 from monitors.alerts.digest import Digest
+from monitors.alerts.health import check_health
 from monitors.checks.scope import Scope, mark_passed, plan_scope, write_scope
 from monitors.docs.run_report import RUNS_DIR
+from monitors.findings.freshness import BadSetting, read_rules, run_date
 from monitors.findings.preflight import BadInput, check_since, inspect_warehouse
 from monitors.findings.recording import Evaluation
 from monitors.findings.results import Resolution, SuiteSummary, SwingAlert, summarize_suite
@@ -55,6 +57,7 @@ class MonitorReport:
     docs_index: Path | None = None
     digest: Digest | None = None
     message: str = ""
+    health: list[str] = field(default_factory=list)  # data-health lines (freshness)
 
 
 def run_monitor(
@@ -70,10 +73,12 @@ def run_monitor(
     out: TextIO | None = None,
     verbose: bool = True,
     context: Any = None,
+    today: str | None = None,
 ) -> MonitorReport:
     """Run both checkpoints and record alerts; see the module docstring for exit statuses.
     Not ``verbose``: the per-suite and set-up lines go to the run's log only. ``context``: the
-    GX context of ``project_root``, opened already (else it is opened here)."""
+    GX context of ``project_root``, opened already (else it is opened here). ``today``: the
+    run's date for the freshness check (default ``$BALANCEWATCH_TODAY``, else the clock)."""
     out = out or sys.stdout
 
     def say(line: str = "") -> None:
@@ -93,9 +98,10 @@ def run_monitor(
             raise BadInput("first_run_days and keep_runs must be >= 1")
         if not (project_root / "gx" / "great_expectations.yml").is_file():
             raise BadInput(f"no GX context in {project_root / 'gx'}: run `make gx`")
+        rules, day = read_rules(project_root), run_date(today)
         as_of, last, first_evaluated_day = inspect_warehouse(warehouse)
         check_since(since, as_of)
-    except BadInput as exc:
+    except (BadInput, BadSetting) as exc:
         say(f"monitor: {exc}")
         return MonitorReport(BAD_INPUT, message=str(exc))
 
@@ -143,11 +149,12 @@ def run_monitor(
     first_day = window.first_day if window and window.days else None
     scope = _plan_scope(warehouse, as_of, first_day, full_check)
     detail(f"monitor: {scope.describe()}")
+    health = check_health(warehouse, day, rules, say)  # pending ones go in this run's digest
     run_name = (f"{window.first_day}_to_{window.as_of}" if window and window.days
                 else f"as-of-{as_of}_no-new-days")
     run_id = RunIdentifier(run_name=run_name, run_time=datetime.now(UTC))
     run_time = run_id.run_time.strftime("%Y%m%dT%H%M%S.%fZ")  # GX's folder name for the run
-    report = MonitorReport(OK, window=window)
+    report = MonitorReport(OK, window=window, health=health.lines)
     suffix = FULL_SUFFIX if scope.whole else ""
     checkpoints = {name: context.checkpoints.get(name + suffix) for name in CHECKPOINTS}
     saved_keep_runs = os.environ.get(KEEP_RUNS_ENV)
@@ -189,6 +196,9 @@ def run_monitor(
     if report.exit_code == OK:
         with warehouse.connection() as conn:
             mark_passed(conn, scope)
+        if health.exit_code != OK:
+            report.exit_code = health.exit_code
+            say(f"monitor: stale data and freshness_severity is critical (exit {health.exit_code})")
     return report
 
 
@@ -248,7 +258,7 @@ def _write_report(ledger: MonitorRun, report: MonitorReport, run_name: str, run_
         run_name, run_time, str(ledger.warehouse), ledger.as_of,
         f"{window.days} day(s) evaluated ({window.reason})" if window else "no as-of date",
         ledger.suites, report.swings, report.late, report.resolved,
-        title=_title(ledger, report),
+        title=_title(ledger, report), health=report.health,
     )
     try:
         publish(ledger.warehouse, ledger.site_root, base)

@@ -41,6 +41,14 @@ def _stop_test_spark_server() -> Iterator[None]:
 
 
 @pytest.fixture(scope="session", autouse=True)
+def _run_date() -> None:
+    """Runs happen on 2024-05-01 unless a test says otherwise (``--today``): the day after the
+    shipped sample's as-of date, so the sample is fresh and the tests do not depend on the clock
+    (a test of the freshness check sets its own dates)."""
+    os.environ.setdefault("BALANCEWATCH_TODAY", "2024-05-01")
+
+
+@pytest.fixture(scope="session", autouse=True)
 def _site_root(tmp_path_factory: pytest.TempPathFactory) -> None:
     """A GX site root for tests that open the context without a monitor run having set one (so
     they pass in any order, on any xdist worker, and never write under warehouse/)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from monitors.findings.freshness import HealthAlert
 from monitors.findings.results import Resolution, SwingAlert
 
 
@@ -34,12 +35,18 @@ class Digest:
     run_started: str | None = None  # swings first seen before it were found by earlier runs
     backlog: int = 0  # unsent swings found before ``backlog_cutoff``: counted, not listed
     backlog_cutoff: str | None = None  # a day (YYYY-MM-DD)
+    health: tuple[HealthAlert, ...] = ()  # data-health alerts not sent yet (stale data)
+    health_resolved: tuple[HealthAlert, ...] = ()  # ... and resolutions of sent ones
+
+    @property
+    def health_count(self) -> int:
+        return len(self.health) + len(self.health_resolved)
 
     @property
     def has_news(self) -> bool:
         """Whether there is anything to send at all."""
         return bool(self.swings or self.critical or self.resolved or self.resolved_in_threads
-                    or self.backlog)
+                    or self.backlog or self.health_count)
 
     def carried_over(self, swing: SwingAlert) -> bool:
         """Whether an earlier run found ``swing`` (and it was not sent until now)."""

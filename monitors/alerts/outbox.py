@@ -25,6 +25,7 @@ from monitors.alerts.digest import Digest
 from monitors.alerts.in_flight import Settled, digest_metadata, settle_in_flight
 from monitors.alerts.slack_blocks import render_resolutions_reply, render_slack
 from monitors.alerts.slack_delivery import SlackSettings, Sleep, send_message
+from monitors.findings import freshness
 from monitors.findings.alert_records import (
     mark_chart_sent,
     mark_resolutions_sent,
@@ -57,6 +58,7 @@ class NotifyResult:
     charts_uploaded: int = 0
     backlog: int = 0  # of sent_alerts: counted in the digest, not listed
     settled: Settled = Settled()  # digests of interrupted runs, checked first
+    sent_health: int = 0  # data-health alerts and resolutions in the digest
 
     def line(self) -> str:
         line = self._line()
@@ -79,9 +81,11 @@ class NotifyResult:
         if self.channel == "console only":
             return (f"slack: not configured, nothing sent; {self.pending_alerts:,} alert(s) in "
                     "balance_alerts were never sent (`balancewatch alerts list --status pending`)")
-        if not self.sent_alerts and not self.sent_resolutions:
+        if not self.sent_alerts and not self.sent_resolutions and not self.sent_health:
             return f"{self.channel}: nothing new to send"
         alerts = f"{self.sent_alerts} alert(s)"
+        if self.sent_health:
+            alerts += f", {self.sent_health} data health alert(s)"
         if self.backlog:
             alerts += f" ({self.backlog} older one(s) counted, not listed)"
         if self.sent_resolutions:
@@ -127,9 +131,11 @@ def notify(
     inline = [r for r in resolutions if not _threaded(r, settings)]
     cutoff = backlog_cutoff(run.run_started)
     listed = [s for s in pending if not cutoff or (s.first_seen_at or "") >= cutoff]
+    health, health_resolved = freshness.pending(conn)
     digest = replace(run, swings=tuple(with_causes(conn, listed)), resolved=tuple(inline),
                      resolved_in_threads=len(threaded), footer=digest_footer(conn),
-                     backlog=len(pending) - len(listed), backlog_cutoff=cutoff)
+                     backlog=len(pending) - len(listed), backlog_cutoff=cutoff,
+                     health=tuple(health), health_resolved=tuple(health_resolved))
     channel = f"slack ({settings.mode.replace('_', ' ')})"
     if not digest.has_news:
         charts, problem = upload_charts(conn, settings, run.as_of, sleep=sleep)
@@ -147,6 +153,7 @@ def notify(
     charted = {s.key for s in digest.ranked_swings()[:MAX_CHARTS]} if outcome.channel_id else set()
     mark_sent(conn, pending, outcome.message_ts or "", outcome.channel_id, charted)
     mark_resolutions_sent(conn, inline)
+    freshness.mark_sent(conn, health, health_resolved)
     sent, problem = len(inline), None
     for thread_ts, group in groupby(threaded, key=lambda r: r.message_ts):
         replies = list(group)
@@ -158,7 +165,7 @@ def notify(
     charts, chart_problem = upload_charts(conn, settings, run.as_of, sleep=sleep)
     return NotifyResult(channel, len(pending), 0, problem or chart_problem,
                         time.perf_counter() - started, sent, len(resolutions) - sent, charts,
-                        digest.backlog, settled)
+                        digest.backlog, settled, digest.health_count)
 
 
 def upload_charts(conn: Connection, settings: SlackSettings, as_of: str | None, *,

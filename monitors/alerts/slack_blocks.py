@@ -97,8 +97,21 @@ def _chunks(lines: list[str], limit: int = MAX_TEXT) -> list[str]:
     return chunks
 
 
+def _health_lines(digest: Digest) -> list[str]:
+    """The "Data health" section: stale data first (it dates every balance below), then what
+    recovered."""
+    lines = [f"• *{a.severity}* · {a.subject}: {a.message}" for a in digest.health]
+    lines += [f"• :white_check_mark: resolved · {a.subject}: {a.message}"
+              for a in digest.health_resolved]
+    return lines
+
+
 def _title(digest: Digest) -> str:
     parts = []
+    if digest.health:
+        parts.append(f"{len(digest.health)} data health alert(s)")
+    if digest.health_resolved:
+        parts.append(f"{len(digest.health_resolved)} data health alert(s) resolved")
     if digest.critical:
         parts.append(f"{len(digest.critical)} critical check(s) failed")
     if digest.swings:
@@ -133,6 +146,10 @@ def render_slack(digest: Digest, *, max_swings: int = MAX_SWINGS_SHOWN) -> Slack
         {"type": "header", "text": {"type": "plain_text", "text": _clip(_title(digest), 150)}},
         _context(_window(digest)),
     ]
+    if digest.health_count:
+        lines = [":warning: *Data health* (is the data itself up to date?):",
+                 *_health_lines(digest)]
+        blocks += [_section(chunk) for chunk in _chunks(lines)]
     if digest.critical:
         shown = digest.critical[:MAX_CRITICAL_SHOWN]
         lines = [":rotating_light: *Critical checks failed* (the data cannot be trusted):"]
@@ -183,6 +200,8 @@ def render_slack(digest: Digest, *, max_swings: int = MAX_SWINGS_SHOWN) -> Slack
 def render_fallback(digest: Digest) -> str:
     """Plain text for notifications and clients without Block Kit."""
     lines = [_title(digest), _window(digest)]
+    lines += [f"DATA HEALTH {a.severity}: {a.message}" for a in digest.health]
+    lines += [f"DATA HEALTH resolved: {a.message}" for a in digest.health_resolved]
     for failure in digest.critical[:FALLBACK_SWINGS]:
         lines.append(f"CRITICAL {failure.suite} {failure.expectation}: {failure.detail}")
     ranked = digest.ranked_swings()

@@ -65,6 +65,7 @@ class RunReport:
     charts: dict[tuple, str] = field(default_factory=dict)
     validations: Sequence[ValidationLink] = ()
     title: str = ""  # default: "balancewatch run <run name>"
+    health: Sequence[str] = ()  # the run's data-health lines (stale data, resolved)
 
     @property
     def heading(self) -> str:
@@ -208,6 +209,9 @@ def render_report(report: RunReport) -> str:
 <a href="#resolved">{len(report.resolved)} alert(s) resolved</a> ·
 <a href="#checks">{_critical_count(report)} critical check(s) failed</a></p>
 {_charts_note(report)}
+<h2 id="data-health">Data health</h2>
+{'<ul>' + ''.join(f'<li>{_e(line)}</li>' for line in report.health) + '</ul>'
+ if report.health else '<p>Fresh: no data-health alert.</p>'}
 {_critical(report)}
 {_group(report, "Balance swings on new days", "new-days", report.swings)}
 {_group(report, "Swings found in late data", "late-data", report.late)}
