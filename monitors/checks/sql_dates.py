@@ -31,13 +31,30 @@ def day_before(expr: sa.ColumnElement, dialect_name: str) -> sa.ColumnElement:
 
 def day_before_sql(day: str, dialect_name: str) -> str:
     """SQL text for the ISO day before ISO day ``day`` (for raw-SQL checks)."""
+    return days_before_sql(day, 1, dialect_name)
+
+
+def days_before_sql(day: str, days: int, dialect_name: str) -> str:
+    """SQL text for the ISO day ``days`` calendar days before ISO day ``day`` (raw-SQL checks)."""
+    days = int(days)
     if dialect_name == "sqlite":
-        return f"date({day}, '-1 day')"
+        return f"date({day}, '-{days} day')"
     if dialect_name == "postgresql":
-        return f"to_char(cast({day} as date) - 1, 'YYYY-MM-DD')"
+        return f"to_char(cast({day} as date) - {days}, 'YYYY-MM-DD')"
     if dialect_name == "hive":
-        return f"cast(date_sub(try_to_date({day}), 1) as string)"
+        return f"cast(date_sub(try_to_date({day}), {days}) as string)"
     raise NotImplementedError(f"day_before: no date arithmetic for SQL dialect {dialect_name!r}")
+
+
+def days_after_sql(day: str, days: str, dialect_name: str) -> str:
+    """SQL text for the ISO day ``days`` (an integer SQL expression) days after ISO day ``day``."""
+    if dialect_name == "sqlite":
+        return f"date({day}, '+' || {days} || ' day')"
+    if dialect_name == "postgresql":
+        return f"to_char(cast({day} as date) + {days}, 'YYYY-MM-DD')"
+    if dialect_name == "hive":
+        return f"cast(date_add(try_to_date({day}), {days}) as string)"
+    raise NotImplementedError(f"day_after: no date arithmetic for SQL dialect {dialect_name!r}")
 
 
 def is_iso_day(value: str) -> bool:

@@ -18,6 +18,8 @@ from typing import Any
 import great_expectations.expectations as gxe
 
 from monitors.checks.dialect_rows_expectation import UnexpectedRowsByDialectExpectation
+from monitors.checks.fx_rate_expectation import fx_rate_sanity
+from monitors.checks.fx_rate_query import DEFAULT_FX_RULE, FxRule
 from monitors.checks.reference_expectation import ExpectColumnValuesToReferenceOtherTable
 from monitors.checks.scope import this_run
 from monitors.checks.sql_checks import (
@@ -73,8 +75,9 @@ FACT_COLUMNS = {
 }
 # the as-of date (latest invoice day) the monitor read from stg_invoices when the run started
 _AS_OF = this_run("as_of_date")
-def stg_invoices_suite(statuses: tuple[str, ...]) -> list[Any]:
-    """Staging invoices: shape, keys, the fields the balance rule reads, and plausibility."""
+def stg_invoices_suite(statuses: tuple[str, ...], fx: FxRule = DEFAULT_FX_RULE) -> list[Any]:
+    """Staging invoices: shape, keys, the fields the balance rule reads, and plausibility (FX
+    rates against their currency's trailing median unless ``fx.enabled`` is off)."""
     return [
         has_columns(STG_INVOICES_COLUMNS),
         storage_types(STG_INVOICES_COLUMNS),
@@ -113,6 +116,7 @@ def stg_invoices_suite(statuses: tuple[str, ...]) -> list[Any]:
             notes="Orphan invoices are real money and stay in every balance; "
             "this reports their share and warns above 20%.",
         ),
+        *([fx_rate_sanity(fx)] if fx.enabled else []),
     ]
 
 
@@ -212,11 +216,12 @@ def fact_daily_balance_suite(threshold: float, min_usd: float = 0.0) -> list[Any
 
 
 def suite_definitions(
-    threshold: float = 0.5, statuses: tuple[str, ...] = DEFAULT_STATUSES, min_usd: float = 0.0
+    threshold: float = 0.5, statuses: tuple[str, ...] = DEFAULT_STATUSES, min_usd: float = 0.0,
+    fx: FxRule = DEFAULT_FX_RULE,
 ) -> dict[str, list[Any]]:
     """Suite name -> its expectations, in order."""
     return {
-        "stg_invoices": stg_invoices_suite(statuses),
+        "stg_invoices": stg_invoices_suite(statuses, fx),
         "stg_organizations": stg_organizations_suite(),
         "fact_daily_balance": fact_daily_balance_suite(threshold, min_usd),
     }

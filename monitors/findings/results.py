@@ -8,6 +8,7 @@ from typing import Any
 SWING_RULE = "balance_swing"  # the rule name alerts are recorded under
 NEW_DAY, LATE_DATA = "new_day", "late_data"  # balance_alerts.detected_as
 SWING_TYPE = "expect_daily_balance_swings_within_threshold"
+FX_RATE_TYPE = "expect_fx_rates_near_trailing_median"
 REPORTED_TYPES = ("expect_column_values_to_reference_other_table",)  # shown even when passing
 
 
@@ -176,6 +177,9 @@ def _observed(result: Any) -> str:
         count = res.get("observed_value") or 0
         return f"{count:,} swing{'' if count == 1 else 's'}"
     details = res.get("details") or {}
+    if result.expectation_config.type == FX_RATE_TYPE and details.get("worst"):
+        return (f"{details.get('flagged_count', 0):,} currency-day(s) flagged; worst: "
+                f"{details['worst']}")
     if "unmatched_count" in details:
         rows, unmatched = details["row_count"], details["unmatched_count"]
         return f"{unmatched:,} of {rows:,} rows unmatched ({100 * unmatched / max(rows, 1):.1f}%)"

@@ -20,6 +20,7 @@ from great_expectations.expectations.registry import get_expectation_impl
 import monitors.gx_project.actions  # noqa: F401  (registers the checkpoint action types)
 from balancewatch.settings import REPO_ROOT
 from monitors.checks.dialect_rows_expectation import UnexpectedRowsByDialectExpectation
+from monitors.checks.fx_rate_expectation import ExpectFxRatesNearTrailingMedian
 from monitors.checks.reference_expectation import ExpectColumnValuesToReferenceOtherTable
 from monitors.checks.suites import expectation_signature
 from monitors.checks.swing_expectation import ExpectDailyBalanceSwingsWithinThreshold
@@ -28,6 +29,7 @@ CUSTOM_EXPECTATIONS = (
     ExpectDailyBalanceSwingsWithinThreshold,
     ExpectColumnValuesToReferenceOtherTable,
     UnexpectedRowsByDialectExpectation,
+    ExpectFxRatesNearTrailingMedian,
 )
 
 
@@ -84,7 +86,9 @@ def check_suite(suite: Any, expected: list[Any]) -> None:
         )
 
 
-RULE_FIELDS = ("threshold", "min_abs_change_usd", "value_set")  # what dbt vars set in the suites
+# what dbt vars set in the suites
+RULE_FIELDS = ("threshold", "min_abs_change_usd", "value_set", "band", "window_days",
+               "min_history_days")
 
 
 def _rule_values(expectations: list[Any]) -> dict[tuple[str, str], Any]:

@@ -31,6 +31,7 @@ from pathlib import Path
 import yaml
 
 from balancewatch.settings import SITE_ROOT_ENV
+from monitors.checks.fx_rate_query import DEFAULT_FX_RULE, FxRule, fx_rule_from_vars
 from monitors.checks.scope import SCOPE_DAYS_DDL, SCOPE_DDL, SCOPED_QUERIES
 from monitors.checks.suites import DEFAULT_STATUSES, suite_definitions
 from monitors.gx_project.context import REPO_ROOT, open_context
@@ -107,16 +108,17 @@ data_docs_sites:
 """
 
 
-def dbt_rule_vars(project_root: Path) -> tuple[float, tuple[str, ...], float]:
-    """Swing threshold, invoice statuses and the swing floor in USD from ``dbt/dbt_project.yml``
-    vars (one source; :func:`suite_definitions` takes them in this order)."""
+def dbt_rule_vars(project_root: Path) -> tuple[float, tuple[str, ...], float, FxRule]:
+    """Swing threshold, invoice statuses, the swing floor in USD and the FX-rate rule from
+    ``dbt/dbt_project.yml`` vars (one source; :func:`suite_definitions` takes them in order)."""
     path = project_root / "dbt" / "dbt_project.yml"
     variables = {}
     if path.is_file():
         variables = (yaml.safe_load(path.read_text()) or {}).get("vars") or {}
     threshold = float(variables.get("balance_swing_threshold", 0.5))
     statuses = tuple(variables.get("invoice_statuses") or DEFAULT_STATUSES)
-    return threshold, statuses, float(variables.get("balance_swing_min_usd", 0.0))
+    return (threshold, statuses, float(variables.get("balance_swing_min_usd", 0.0)),
+            fx_rule_from_vars(variables))
 
 
 def _stable_id(*parts: str) -> str:
@@ -136,8 +138,8 @@ def _scratch_warehouse(folder: Path) -> Path:
     return path
 
 
-def _create(root: Path, threshold: float, statuses: tuple[str, ...], min_usd: float = 0.0
-            ) -> dict[str, str]:
+def _create(root: Path, threshold: float, statuses: tuple[str, ...], min_usd: float = 0.0,
+            fx: FxRule = DEFAULT_FX_RULE) -> dict[str, str]:
     """Create every GX object under ``root/gx``; returns {random id: stable id}."""
     import great_expectations as gx
 
@@ -152,7 +154,7 @@ def _create(root: Path, threshold: float, statuses: tuple[str, ...], min_usd: fl
         NEW_ROWS_DATASOURCE, connection_string=CONNECTION_STRING, create_temp_table=True
     )
     ids[str(new_rows_source.id)] = _stable_id("datasource", NEW_ROWS_DATASOURCE)
-    definitions = suite_definitions(threshold, statuses, min_usd)
+    definitions = suite_definitions(threshold, statuses, min_usd, fx)
     validations = {}
     for table, expectations in definitions.items():
         suite = context.suites.add(gx.ExpectationSuite(name=table))
@@ -226,7 +228,8 @@ def _committed_files(gx_dir: Path) -> dict[str, Path]:
     return files
 
 
-def build(root: Path, threshold: float, statuses: tuple[str, ...], min_usd: float = 0.0) -> None:
+def build(root: Path, threshold: float, statuses: tuple[str, ...], min_usd: float = 0.0,
+          fx: FxRule = DEFAULT_FX_RULE) -> None:
     """Build the committed part of a GX context into ``root/gx`` (which must not exist)."""
     with tempfile.TemporaryDirectory(prefix="bw-gx-scratch-") as scratch:
         scratch_env = {URL_ENV: f"sqlite:///{_scratch_warehouse(Path(scratch))}",
@@ -234,7 +237,7 @@ def build(root: Path, threshold: float, statuses: tuple[str, ...], min_usd: floa
         saved = {name: os.environ.get(name) for name in scratch_env}
         os.environ.update(scratch_env)
         try:
-            ids = _create(root, threshold, statuses, min_usd)
+            ids = _create(root, threshold, statuses, min_usd, fx)
         finally:
             for name, value in saved.items():
                 if value is None:
