@@ -17,14 +17,20 @@ STAMP := $(VENV)/.installed
 SPARK_STAMP := $(VENV)/.installed-spark
 
 .PHONY: pipeline test load build monitor lint clean venv system-packages postgres slack-demo bench gx \
-	spark spark-stop
+	spark spark-stop lock
 
-# The virtualenv is (re)built on first use and whenever pyproject.toml changes.
-$(STAMP): pyproject.toml
-	@echo "setting up $(VENV) (first use or pyproject.toml changed)..."
+# Every install takes its versions from $(LOCK) (pip constraints: exact pins for the default
+# install, each extra, pip and the build backend), so a fresh clone gets the tested versions.
+# After changing dependencies in pyproject.toml, run `make lock` and commit $(LOCK).
+LOCK := requirements/lock.txt
+PIP_LOCKED = $(VENV)/bin/pip install --quiet --constraint $(LOCK) --build-constraint $(LOCK)
+
+# The virtualenv is (re)built on first use and whenever pyproject.toml or the lock changes.
+$(STAMP): pyproject.toml $(LOCK)
+	@echo "setting up $(VENV) (first use, or pyproject.toml or $(LOCK) changed)..."
 	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet --upgrade pip
-	$(VENV)/bin/pip install --quiet -e '.[dev]'
+	$(VENV)/bin/pip install --quiet --constraint $(LOCK) pip setuptools
+	$(PIP_LOCKED) -e '.[dev]'
 	@touch $@
 
 # Data Docs assets (Bootstrap, Font Awesome, ... pinned in monitors/docs/assets.lock.json), fetched
@@ -38,10 +44,24 @@ $(DOCS_ASSETS): $(STAMP) monitors/docs/assets.lock.json
 venv: $(STAMP) $(DOCS_ASSETS)
 
 # The Spark extra (dbt-spark, pyspark, pyarrow): only `make spark` and `make test` install it.
-$(SPARK_STAMP): $(STAMP)
+$(SPARK_STAMP): $(STAMP) $(LOCK)
 	@echo "installing the Spark extra into $(VENV) (pyspark is a large package: about a minute)..."
-	$(VENV)/bin/pip install --quiet -e '.[dev,spark]'
+	$(PIP_LOCKED) -e '.[dev,spark]'
 	@touch $@
+
+# Re-resolve $(LOCK) from pyproject.toml (the default install, every extra, pip, the build backend)
+# with pip-tools in a throwaway virtualenv. Pins that still fit are kept; UPGRADE=1 moves every
+# package to its newest allowed version. Then `make test`, and commit the lock with pyproject.toml.
+LOCK_VENV ?= $(VENV)-lock
+PIP_TOOLS_VERSION ?= 7.6.2
+lock:
+	$(PYTHON) -m venv $(LOCK_VENV)
+	$(LOCK_VENV)/bin/pip install --quiet --constraint $(LOCK) pip
+	$(LOCK_VENV)/bin/pip install --quiet pip-tools==$(PIP_TOOLS_VERSION)
+	cd $(dir $(LOCK)) && CUSTOM_COMPILE_COMMAND="make lock" \
+		$(abspath $(LOCK_VENV))/bin/pip-compile --quiet --allow-unsafe \
+		--strip-extras --all-extras --no-emit-index-url --no-emit-find-links $(if $(UPGRADE),--upgrade) \
+		--output-file $(notdir $(LOCK)) ../pyproject.toml tools.in
 
 # A local Spark Thrift Server on 127.0.0.1:$(SPARK_PORT) (metastore and tables in $(SPARK_DIR));
 # prints the WAREHOUSE=spark://... setting. `make spark-stop` stops it.
