@@ -21,11 +21,13 @@ SPARK_STAMP := $(VENV)/.installed-spark
 
 # Every install takes its versions from $(LOCK) (constraints: exact pins for the default install,
 # each extra, pip, uv and the build backend), so a fresh clone gets the tested versions. pip puts
-# the locked pip, uv and setuptools into the virtualenv; uv installs the rest (in parallel: a few
-# times faster than pip). After changing dependencies in pyproject.toml, run `make lock`.
+# the locked pip, uv and setuptools into the virtualenv; uv installs the default install and dev
+# (in parallel: a few times faster than pip). After changing dependencies in pyproject.toml, run
+# `make lock`.
 LOCK := requirements/lock.txt
 UV_LOCKED = $(VENV)/bin/uv pip install --quiet --python $(VENV)/bin/python \
 	--constraint $(LOCK) --build-constraint $(LOCK)
+PIP_LOCKED = $(VENV)/bin/pip install --quiet --constraint $(LOCK) --build-constraint $(LOCK)
 
 # The virtualenv is (re)built on first use and whenever pyproject.toml or the lock changes.
 $(STAMP): pyproject.toml $(LOCK)
@@ -46,9 +48,11 @@ $(DOCS_ASSETS): $(STAMP) monitors/docs/assets.lock.json
 venv: $(STAMP) $(DOCS_ASSETS)
 
 # The Spark extra (dbt-spark, pyspark, pyarrow): only `make spark` and `make test` install it.
+# With pip, not uv: pyspark is a ~455 MB sdist, and pip reuses the wheel it built before from its
+# cache, while uv here downloads and builds it again on every fresh virtualenv (over a minute).
 $(SPARK_STAMP): $(STAMP) $(LOCK)
-	@echo "installing the Spark extra into $(VENV) (pyspark is a large package: about a minute)..."
-	$(UV_LOCKED) -e '.[dev,spark]'
+	@echo "installing the Spark extra into $(VENV) (pyspark is a large package: up to a minute)..."
+	$(PIP_LOCKED) -e '.[dev,spark]'
 	@touch $@
 
 # Re-resolve $(LOCK) from pyproject.toml (the default install, every extra) and
