@@ -1,7 +1,7 @@
 """The lock file and pyproject.toml agree, and this environment was installed from the lock.
 
 requirements/lock.txt pins, with ``==``, every package the default install and each extra bring
-(plus pip and the build backend); `make` installs with it as pip constraints. These tests fail when
+(plus pip, uv and the build backend); `make` installs with it as constraints. These tests fail when
 pyproject.toml changed without `make lock`, or when the running virtualenv was not built from the
 lock (``pip install -e .`` resolved afresh, a package upgraded by hand, ...).
 """
