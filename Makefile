@@ -17,14 +17,24 @@ STAMP := $(VENV)/.installed
 SPARK_STAMP := $(VENV)/.installed-spark
 
 .PHONY: pipeline test load build monitor lint clean venv system-packages postgres slack-demo bench gx \
-	spark spark-stop
+	spark spark-stop lock
 
-# The virtualenv is (re)built on first use and whenever pyproject.toml changes.
-$(STAMP): pyproject.toml
-	@echo "setting up $(VENV) (first use or pyproject.toml changed)..."
+# Every install takes its versions from $(LOCK) (constraints: exact pins for the default install,
+# each extra, pip, uv and the build backend), so a fresh clone gets the tested versions. pip puts
+# the locked pip, uv and setuptools into the virtualenv; uv installs the default install and dev
+# (in parallel: a few times faster than pip). After changing dependencies in pyproject.toml, run
+# `make lock`.
+LOCK := requirements/lock.txt
+UV_LOCKED = $(VENV)/bin/uv pip install --quiet --python $(VENV)/bin/python \
+	--constraint $(LOCK) --build-constraint $(LOCK)
+PIP_LOCKED = $(VENV)/bin/pip install --quiet --constraint $(LOCK) --build-constraint $(LOCK)
+
+# The virtualenv is (re)built on first use and whenever pyproject.toml or the lock changes.
+$(STAMP): pyproject.toml $(LOCK)
+	@echo "setting up $(VENV) (first use, or pyproject.toml or $(LOCK) changed)..."
 	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet --upgrade pip
-	$(VENV)/bin/pip install --quiet -e '.[dev]'
+	$(VENV)/bin/pip install --quiet --constraint $(LOCK) pip uv setuptools
+	$(UV_LOCKED) -e '.[dev]'
 	@touch $@
 
 # Data Docs assets (Bootstrap, Font Awesome, ... pinned in monitors/docs/assets.lock.json), fetched
@@ -38,10 +48,24 @@ $(DOCS_ASSETS): $(STAMP) monitors/docs/assets.lock.json
 venv: $(STAMP) $(DOCS_ASSETS)
 
 # The Spark extra (dbt-spark, pyspark, pyarrow): only `make spark` and `make test` install it.
-$(SPARK_STAMP): $(STAMP)
-	@echo "installing the Spark extra into $(VENV) (pyspark is a large package: about a minute)..."
-	$(VENV)/bin/pip install --quiet -e '.[dev,spark]'
+# With pip, not uv: pyspark is a ~455 MB sdist, and pip reuses the wheel it built before from its
+# cache, while uv here downloads and builds it again on every fresh virtualenv (over a minute).
+$(SPARK_STAMP): $(STAMP) $(LOCK)
+	@echo "installing the Spark extra into $(VENV) (pyspark is a large package: up to a minute)..."
+	$(PIP_LOCKED) -e '.[dev,spark]'
 	@touch $@
+
+# Re-resolve $(LOCK) from pyproject.toml (the default install, every extra) and
+# requirements/tools.in (pip, uv, setuptools) with uv in a throwaway virtualenv. Pins that still
+# fit are kept; UPGRADE=1 moves every package to its newest allowed version. Run it after changing
+# dependencies in pyproject.toml, then `make test`, and commit the lock with pyproject.toml.
+LOCK_VENV ?= $(VENV)-lock
+lock:
+	$(PYTHON) -m venv $(LOCK_VENV)
+	$(LOCK_VENV)/bin/pip install --quiet --constraint $(LOCK) uv
+	$(LOCK_VENV)/bin/uv pip compile --quiet --python $(LOCK_VENV)/bin/python --all-extras \
+		--custom-compile-command 'make lock' $(if $(UPGRADE),--upgrade) \
+		--output-file $(LOCK) pyproject.toml requirements/tools.in
 
 # A local Spark Thrift Server on 127.0.0.1:$(SPARK_PORT) (metastore and tables in $(SPARK_DIR));
 # prints the WAREHOUSE=spark://... setting. `make spark-stop` stops it.
