@@ -1,7 +1,8 @@
 -- One row per invoice, 1:1 with the raw `invoices` table: renamed, typed and cleaned only.
 -- Materialized as an incremental table: a build reads only the raw rows (re)written by loads
 -- newer than the last build (`_load_id`), and replaces them by key. Columns the loader already
--- typed pass through uncast; computed columns are cast explicitly.
+-- typed pass through uncast; computed columns are cast explicitly. The (created_date, currency,
+-- fx_rate) index lets the FX-rate check read its trailing window, not the whole table.
 {# On Spark (no Delta, hence no delete+insert by key): a table rebuilt by every build. #}
 {{ config(
     materialized=('table' if target.type == 'spark' else 'incremental'),
@@ -11,6 +12,7 @@
     post_hook=[
         "{{ create_index(this, ['invoice_id'], unique=true) }}",
         "{{ create_index(this, ['_load_id']) }}",
+        "{{ create_index(this, ['created_date', 'currency', 'fx_rate']) }}",
     ],
 ) }}
 
