@@ -4,6 +4,7 @@
     python -m data.generate --out /tmp/full --preset full          # 12.7M invoices, streamed
     python -m data.generate --out /tmp/next --follow-up-days 7     # the next 7 days' delta
     python -m data.generate --out /tmp/day2 --follow-up-from 2 --follow-up-days 2  # day 2 only
+    python -m data.generate --out /tmp/incidents --incidents      # 5 deliveries, an incident each
 """
 
 from __future__ import annotations
@@ -35,6 +36,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--follow-up-from", type=int, default=1, metavar="K",
                         help="with --follow-up-days N: only days K..N, as the delivery that "
                         "follows the one of days 1..K-1 (default 1)")
+    parser.add_argument("--incidents", action="store_true",
+                        help="write follow-up deliveries of days 1..5 with an incident planted in "
+                        "each (short, re-sent, balance anomaly, inverted FX), and INCIDENTS.md")
     return parser.parse_args(argv)
 
 
@@ -47,6 +51,17 @@ def main(argv: list[str] | None = None) -> int:
     if not 1 <= args.follow_up_from <= max(args.follow_up_days, 1):
         print("error: --follow-up-from must be between 1 and --follow-up-days", file=sys.stderr)
         return 2
+    if args.incidents:
+        from data.incidents import write_incidents
+
+        try:
+            incidents = write_incidents(args.out, args.preset, args.seed)
+        except ValueError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
+        for incident in incidents:
+            print(f"{incident.day}  {incident.folder}: {incident.what}")
+        return 0
     try:
         summary = generate(
             args.out, args.preset, args.seed, organizations=args.organizations,

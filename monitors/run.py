@@ -188,6 +188,8 @@ def run_monitor(
                 ledger.suites.append(summarize_suite(validation))
                 for line in suite_lines(ledger.suites[-1]):
                     detail(line)
+            # before the balance checkpoint sends the digest, which then carries them
+            _record_check_health(warehouse, result.run_results.values(), day, report, say)
     if not verbose:
         for line in checks_summary(ledger.suites):
             say(line)
@@ -200,6 +202,23 @@ def run_monitor(
             report.exit_code = health.exit_code
             say(f"monitor: stale data and freshness_severity is critical (exit {health.exit_code})")
     return report
+
+
+def _record_check_health(warehouse: Warehouse, validations: Any, day: Any,
+                         report: MonitorReport, say: Any) -> None:
+    """Record the days the volume and re-sent-invoice checks flagged; say them."""
+    from monitors.findings import check_health
+    from monitors.findings.results import health_flags
+
+    found = [check_health.as_alert(kind, row) for v in validations
+             for kind, row in health_flags(v)]
+    if not found:
+        return
+    with warehouse.connection() as conn:
+        new, known = check_health.record(conn, found, day.isoformat())
+    for line in check_health.lines(new, known):
+        say(line)
+        report.health.append(line)
 
 
 def _plan_scope(warehouse: Warehouse, as_of: str | None, first_day: str | None,

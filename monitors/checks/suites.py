@@ -21,6 +21,7 @@ from monitors.checks.dialect_rows_expectation import UnexpectedRowsByDialectExpe
 from monitors.checks.fx_rate_expectation import fx_rate_sanity
 from monitors.checks.fx_rate_query import DEFAULT_FX_RULE, FxRule
 from monitors.checks.reference_expectation import ExpectColumnValuesToReferenceOtherTable
+from monitors.checks.resent_expectation import resent_invoices
 from monitors.checks.scope import this_run
 from monitors.checks.sql_checks import (
     CENT,
@@ -41,6 +42,8 @@ from monitors.checks.sql_checks import (
 )
 from monitors.checks.sql_dates import day_before_sql
 from monitors.checks.swing_expectation import ExpectDailyBalanceSwingsWithinThreshold
+from monitors.checks.volume_expectation import invoice_volume
+from monitors.checks.volume_rule import DEFAULT_VOLUME_RULE, VolumeRule
 
 SWING_WINDOW_PARAMETER = "swing_window_start"
 DEFAULT_STATUSES = (
@@ -75,9 +78,12 @@ FACT_COLUMNS = {
 }
 # the as-of date (latest invoice day) the monitor read from stg_invoices when the run started
 _AS_OF = this_run("as_of_date")
-def stg_invoices_suite(statuses: tuple[str, ...], fx: FxRule = DEFAULT_FX_RULE) -> list[Any]:
+def stg_invoices_suite(statuses: tuple[str, ...], fx: FxRule = DEFAULT_FX_RULE,
+                       volume: VolumeRule = DEFAULT_VOLUME_RULE) -> list[Any]:
     """Staging invoices: shape, keys, the fields the balance rule reads, and plausibility (FX
-    rates against their currency's trailing median unless ``fx.enabled`` is off)."""
+    rates against their currency's trailing median unless ``fx.enabled`` is off); then the
+    delivery's health: re-sent invoices, and each new day's volume unless ``volume.enabled`` is
+    off."""
     return [
         has_columns(STG_INVOICES_COLUMNS),
         storage_types(STG_INVOICES_COLUMNS),
@@ -117,6 +123,8 @@ def stg_invoices_suite(statuses: tuple[str, ...], fx: FxRule = DEFAULT_FX_RULE) 
             "this reports their share and warns above 20%.",
         ),
         *([fx_rate_sanity(fx)] if fx.enabled else []),
+        resent_invoices(),
+        *([invoice_volume(volume, SWING_WINDOW_PARAMETER)] if volume.enabled else []),
     ]
 
 
@@ -217,11 +225,11 @@ def fact_daily_balance_suite(threshold: float, min_usd: float = 0.0) -> list[Any
 
 def suite_definitions(
     threshold: float = 0.5, statuses: tuple[str, ...] = DEFAULT_STATUSES, min_usd: float = 0.0,
-    fx: FxRule = DEFAULT_FX_RULE,
+    fx: FxRule = DEFAULT_FX_RULE, volume: VolumeRule = DEFAULT_VOLUME_RULE,
 ) -> dict[str, list[Any]]:
     """Suite name -> its expectations, in order."""
     return {
-        "stg_invoices": stg_invoices_suite(statuses, fx),
+        "stg_invoices": stg_invoices_suite(statuses, fx, volume),
         "stg_organizations": stg_organizations_suite(),
         "fact_daily_balance": fact_daily_balance_suite(threshold, min_usd),
     }

@@ -9,6 +9,11 @@ SWING_RULE = "balance_swing"  # the rule name alerts are recorded under
 NEW_DAY, LATE_DATA = "new_day", "late_data"  # balance_alerts.detected_as
 SWING_TYPE = "expect_daily_balance_swings_within_threshold"
 FX_RATE_TYPE = "expect_fx_rates_near_trailing_median"
+VOLUME_TYPE = "expect_daily_invoice_volume_near_baseline"
+RESENT_TYPE = "expect_no_resent_invoices"
+#: expectation type -> what its flagged rows are, in words (the console's observed value)
+FLAGGED_WORDS = {FX_RATE_TYPE: "currency-day(s) flagged", VOLUME_TYPE: "day figure(s) off band",
+                 RESENT_TYPE: "day(s) with re-sent invoices"}
 REPORTED_TYPES = ("expect_column_values_to_reference_other_table",)  # shown even when passing
 
 
@@ -138,6 +143,17 @@ class SwingFinding:
     min_usd: float = 0.0  # the materiality floor the check applied
 
 
+def raised_info(result: Any) -> dict[str, Any] | None:
+    """The exception an expectation's validation raised, if any: GX 1.24 puts it at the top of
+    ``exception_info``, or, when one of its metrics failed (a query error), under the metric's
+    id."""
+    info = result.exception_info or {}
+    if info.get("raised_exception"):
+        return info
+    return next((v for v in info.values() if isinstance(v, dict) and v.get("raised_exception")),
+                None)
+
+
 def _severity(config: Any) -> str:
     value = getattr(config, "severity", "critical")
     return str(getattr(value, "value", value))
@@ -168,8 +184,8 @@ def _sentence(config: Any) -> str:
 
 
 def _observed(result: Any) -> str:
-    info = result.exception_info or {}
-    if info.get("raised_exception"):
+    info = raised_info(result)
+    if info:
         message = str(info.get("exception_message") or "exception").splitlines()[0]
         return f"raised: {message[:200]}"
     res = result.result or {}
@@ -177,9 +193,9 @@ def _observed(result: Any) -> str:
         count = res.get("observed_value") or 0
         return f"{count:,} swing{'' if count == 1 else 's'}"
     details = res.get("details") or {}
-    if result.expectation_config.type == FX_RATE_TYPE and details.get("worst"):
-        return (f"{details.get('flagged_count', 0):,} currency-day(s) flagged; worst: "
-                f"{details['worst']}")
+    words = FLAGGED_WORDS.get(result.expectation_config.type)
+    if words and details.get("worst"):
+        return f"{details.get('flagged_count', 0):,} {words}; worst: {details['worst']}"
     if "unmatched_count" in details:
         rows, unmatched = details["row_count"], details["unmatched_count"]
         return f"{unmatched:,} of {rows:,} rows unmatched ({100 * unmatched / max(rows, 1):.1f}%)"
@@ -197,7 +213,7 @@ def summarize_suite(validation: Any) -> SuiteSummary:
     """Summary of one ExpectationSuiteValidationResult."""
     failures, reported = [], []
     for r in validation.results:
-        raised = (r.exception_info or {}).get("raised_exception")
+        raised = raised_info(r)
         config = r.expectation_config
         if config.type in REPORTED_TYPES and not raised:
             reported.append(f"{_what(config) or config.type}: {_observed(r)}")
@@ -223,7 +239,7 @@ def swing_finding(validation: Any) -> SwingFinding | None:
     """The swing expectation's result in a suite's validation result, if it ran cleanly."""
     for r in validation.results:
         config = r.expectation_config
-        if config.type != SWING_TYPE or (r.exception_info or {}).get("raised_exception"):
+        if config.type != SWING_TYPE or raised_info(r):
             continue
         details = (r.result or {}).get("details") or {}
         top = tuple(
@@ -246,3 +262,12 @@ def swing_finding(validation: Any) -> SwingFinding | None:
             min_usd=float(details.get("min_abs_change_usd") or 0.0),
         )
     return None
+
+
+def health_flags(validation: Any) -> list[tuple[str, dict[str, Any]]]:
+    """(expectation type, flagged row) of the data-health checks (volume, re-sent invoices) in a
+    suite's validation result: what :mod:`monitors.findings.check_health` records."""
+    return [(r.expectation_config.type, row) for r in validation.results
+            if r.expectation_config.type in (VOLUME_TYPE, RESENT_TYPE)
+            and not raised_info(r)
+            for row in ((r.result or {}).get("details") or {}).get("flagged") or []]

@@ -88,7 +88,7 @@ def check_suite(suite: Any, expected: list[Any]) -> None:
 
 # what dbt vars set in the suites
 RULE_FIELDS = ("threshold", "min_abs_change_usd", "value_set", "band", "window_days",
-               "min_history_days")
+               "min_history_days", "history_days", "band_mads", "min_band")
 
 
 def _rule_values(expectations: list[Any]) -> dict[tuple[str, str], Any]:
