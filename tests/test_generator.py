@@ -304,3 +304,46 @@ def test_cli_custom_range_and_bad_arguments(tmp_path: Path, capsys: pytest.Captu
     assert created and "2024-01-01" <= min(created) and max(created) < "2024-03-01"
     assert main(["--out", str(tmp_path), "--start", "2024-03-01", "--end", "2024-02-01"]) == 2
     assert "--end must not be before --start" in capsys.readouterr().err
+
+
+def _rows(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_incidents_plant_each_kind_in_its_own_follow_up_delivery(tmp_path: Path) -> None:
+    assert main(["--out", str(tmp_path / "inc"), "--preset", "tiny", "--incidents"]) == 0
+    out = tmp_path / "inc"
+    assert sorted(p.name for p in out.iterdir()) == [
+        "INCIDENTS.md", "day-1-ordinary", "day-2-short", "day-3-resent", "day-4-balance-anomaly",
+        "day-5-fx-inverted"]
+    plain = tmp_path / "plain"
+    for k, name in enumerate(("day-1-ordinary", "day-2-short", "day-3-resent",
+                              "day-4-balance-anomaly", "day-5-fx-inverted"), start=1):
+        generate(plain / name, "tiny", follow_up_days=k, follow_up_from=k)
+    day = {name: f"2024-05-0{k}" for k, name in enumerate(sorted(
+        p.name for p in out.iterdir() if p.is_dir()), start=1)}
+
+    def new(rows: list[dict[str, str]], name: str) -> list[dict[str, str]]:
+        return [r for r in rows if r["CREATED_AT"].startswith(day[name])]
+
+    assert _rows(out / "day-1-ordinary" / "invoices.csv") == _rows(
+        plain / "day-1-ordinary" / "invoices.csv")
+    short, full = (_rows(p / "day-2-short" / "invoices.csv") for p in (out, plain))
+    assert len(new(short, "day-2-short")) == -(-len(new(full, "day-2-short")) // 10)
+    resent = new(_rows(out / "day-3-resent" / "invoices.csv"), "day-3-resent")
+    key = collections.Counter((r["ORGANIZATION_ID"], r["AMOUNT"], r["CURRENCY"],
+                               r["CREATED_AT"], r["TRANSACTION_ID"]) for r in resent)
+    assert set(key.values()) == {2} and len({r["INVOICE_ID"] for r in resent}) == len(resent)
+    anomaly = _rows(out / "day-4-balance-anomaly" / "invoices.csv")
+    extra = [r for r in anomaly if r not in _rows(plain / "day-4-balance-anomaly" /
+                                                  "invoices.csv")]
+    assert [(r["STATUS"], r["CURRENCY"], r["CREATED_AT"]) for r in extra] == [
+        ("refunded", "USD", "2024-05-04T14:30:00.000Z")]
+    inverted = {r["INVOICE_ID"]: r for r in _rows(out / "day-5-fx-inverted" / "invoices.csv")}
+    eur = [r for r in new(_rows(plain / "day-5-fx-inverted" / "invoices.csv"),
+                          "day-5-fx-inverted") if r["CURRENCY"] == "EUR"]
+    assert eur and all(float(inverted[r["INVOICE_ID"]]["FX_RATE"]) * float(r["FX_RATE"])
+                       == pytest.approx(1, abs=1e-6) for r in eur)
+    listed = (out / "INCIDENTS.md").read_text()
+    assert "| `day-2-short` | 2024-05-02 |" in listed and "2024-05-09" in listed
