@@ -221,6 +221,10 @@ def render(report: dict[str, Any]) -> str:
     for label, record in (("day +1", inc.get("before")), ("one new day", inc)):
         if record is not None:
             out.append(_incremental_line(label, record))
+    if "health_checks" in inc:
+        from bench.health_checks import health_line
+
+        out.append(health_line(inc["health_checks"]))
     for label, key in (("nothing new", "nothing_new"), ("sample, fresh warehouse", "sample")):
         record = inc.get(key)
         if record is not None:

@@ -47,6 +47,18 @@ NOTES = (
 )
 
 
+def _health_checks(warehouse: Path | str) -> dict[str, float] | None:
+    """The data-health checks' own cost on day +2's scope (None, and a line, if they fail)."""
+    from bench.health_checks import time_health_checks
+
+    try:
+        return time_health_checks(str(warehouse))
+    except Exception as exc:  # noqa: BLE001 - a bench measure, not the run's outcome
+        print(f"bench: data-health checks not timed: {type(exc).__name__}: {exc}",
+              file=sys.stderr)
+        return None
+
+
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m bench", description="Benchmark the pipeline against the SQLite floor."
@@ -180,11 +192,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except RuntimeError as failed:
         print(f"bench: {failed}", file=sys.stderr)
         return 1
-    incremental = monthly_run = None
+    incremental = monthly_run = health_checks = None
     if available["run"] and all(s.status != "failed" for s in stages):
         print("bench: incremental runs (day +1, then day +2)...", file=sys.stderr)
         monthly_run = run_incremental(monthly.directory, warehouse, logs, env, "day1")
         incremental = run_incremental(follow_up.directory, warehouse, logs, env, "day2")
+        health_checks = _health_checks(warehouse)
         print("bench: nothing new (day +2 again), then the sample on a fresh warehouse...",
               file=sys.stderr)
         nothing_new = run_make_pipeline(follow_up.directory, warehouse, logs / "nothing_new.log",
@@ -204,6 +217,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if incremental is not None:
         inc_record["nothing_new"] = rep.measured_record(nothing_new)
         inc_record["sample"] = rep.measured_record(sample)
+        inc_record["health_checks"] = health_checks
     report = {
         "preset": preset.name,
         "preset_description": preset.description,
