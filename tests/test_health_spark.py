@@ -12,6 +12,8 @@ tests/test_fx_sanity.py and tests/test_volume.py.
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -20,7 +22,7 @@ import pytest
 from balancewatch.warehouse import SPARK
 from tests.conftest import ENGINES, fresh_warehouse
 from tests.deel_csv import invoice, organization, write_delivery
-from tests.test_cli_ops import cli
+from tests.test_cli_ops import REPO
 from tests.test_freshness import probe
 
 pytestmark = [pytest.mark.spark,
@@ -39,6 +41,12 @@ def eur_day(day: date, first_id: int, count: int, rate: str = "0.92000000"
 def deliver(folder: Path, rows: list[dict[str, str]]) -> str:
     orgs = [organization(ORGANIZATION_ID=o) for o in ORGS]
     return str(write_delivery(folder, orgs, rows))
+
+
+def cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    """``balancewatch <args>``; Spark builds are slow on a loaded 2-core machine: 15 minutes."""
+    return subprocess.run([sys.executable, "-m", "balancewatch", *args], cwd=REPO,
+                          capture_output=True, text=True, env=env, timeout=900)
 
 
 def test_freshness_fx_and_volume_checks_on_spark(tmp_path: Path) -> None:
