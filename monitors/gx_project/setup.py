@@ -31,6 +31,7 @@ from pathlib import Path
 import yaml
 
 from balancewatch.settings import SITE_ROOT_ENV
+from monitors.checks.anomaly_query import DEFAULT_ANOMALY_RULE, AnomalyRule, anomaly_rule_from_vars
 from monitors.checks.fx_rate_query import DEFAULT_FX_RULE, FxRule, fx_rule_from_vars
 from monitors.checks.scope import SCOPE_DAYS_DDL, SCOPE_DDL, SCOPED_QUERIES
 from monitors.checks.suites import DEFAULT_STATUSES, suite_definitions
@@ -108,9 +109,11 @@ data_docs_sites:
 """
 
 
-def dbt_rule_vars(project_root: Path) -> tuple[float, tuple[str, ...], float, FxRule]:
-    """Swing threshold, invoice statuses, the swing floor in USD and the FX-rate rule from
-    ``dbt/dbt_project.yml`` vars (one source; :func:`suite_definitions` takes them in order)."""
+def dbt_rule_vars(project_root: Path
+                  ) -> tuple[float, tuple[str, ...], float, FxRule, AnomalyRule]:
+    """Swing threshold, invoice statuses, the swing floor in USD, the FX-rate rule and the
+    anomaly rule from ``dbt/dbt_project.yml`` vars (one source; :func:`suite_definitions` takes
+    them in order)."""
     path = project_root / "dbt" / "dbt_project.yml"
     variables = {}
     if path.is_file():
@@ -118,7 +121,7 @@ def dbt_rule_vars(project_root: Path) -> tuple[float, tuple[str, ...], float, Fx
     threshold = float(variables.get("balance_swing_threshold", 0.5))
     statuses = tuple(variables.get("invoice_statuses") or DEFAULT_STATUSES)
     return (threshold, statuses, float(variables.get("balance_swing_min_usd", 0.0)),
-            fx_rule_from_vars(variables))
+            fx_rule_from_vars(variables), anomaly_rule_from_vars(variables))
 
 
 def _stable_id(*parts: str) -> str:
@@ -139,7 +142,8 @@ def _scratch_warehouse(folder: Path) -> Path:
 
 
 def _create(root: Path, threshold: float, statuses: tuple[str, ...], min_usd: float = 0.0,
-            fx: FxRule = DEFAULT_FX_RULE) -> dict[str, str]:
+            fx: FxRule = DEFAULT_FX_RULE, anomaly: AnomalyRule = DEFAULT_ANOMALY_RULE
+            ) -> dict[str, str]:
     """Create every GX object under ``root/gx``; returns {random id: stable id}."""
     import great_expectations as gx
 
@@ -154,7 +158,7 @@ def _create(root: Path, threshold: float, statuses: tuple[str, ...], min_usd: fl
         NEW_ROWS_DATASOURCE, connection_string=CONNECTION_STRING, create_temp_table=True
     )
     ids[str(new_rows_source.id)] = _stable_id("datasource", NEW_ROWS_DATASOURCE)
-    definitions = suite_definitions(threshold, statuses, min_usd, fx)
+    definitions = suite_definitions(threshold, statuses, min_usd, fx, anomaly)
     validations = {}
     for table, expectations in definitions.items():
         suite = context.suites.add(gx.ExpectationSuite(name=table))
@@ -229,7 +233,7 @@ def _committed_files(gx_dir: Path) -> dict[str, Path]:
 
 
 def build(root: Path, threshold: float, statuses: tuple[str, ...], min_usd: float = 0.0,
-          fx: FxRule = DEFAULT_FX_RULE) -> None:
+          fx: FxRule = DEFAULT_FX_RULE, anomaly: AnomalyRule = DEFAULT_ANOMALY_RULE) -> None:
     """Build the committed part of a GX context into ``root/gx`` (which must not exist)."""
     with tempfile.TemporaryDirectory(prefix="bw-gx-scratch-") as scratch:
         scratch_env = {URL_ENV: f"sqlite:///{_scratch_warehouse(Path(scratch))}",
@@ -237,7 +241,7 @@ def build(root: Path, threshold: float, statuses: tuple[str, ...], min_usd: floa
         saved = {name: os.environ.get(name) for name in scratch_env}
         os.environ.update(scratch_env)
         try:
-            ids = _create(root, threshold, statuses, min_usd, fx)
+            ids = _create(root, threshold, statuses, min_usd, fx, anomaly)
         finally:
             for name, value in saved.items():
                 if value is None:
