@@ -114,7 +114,7 @@ def alert_block(
             "evaluated)"
         )
         if new_alerts is not None:  # of which the late-data group holds the rest
-            head += f"; {new_alerts - len(late)} new alert(s) recorded"
+            head += f"; {new_alerts - len(merge_rules(list(late)))} new alert(s) recorded"
     else:
         head = f"BALANCE SWINGS: no new days to evaluate (as of {window.as_of})"
     also = [a for a in anomalies or [] if (a.organization_id, a.balance_date) in swing_days]

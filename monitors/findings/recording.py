@@ -57,7 +57,7 @@ class Recorded:
     """What recording did (``new_alerts`` None: nothing recorded)."""
 
     swings: list[SwingAlert]  # every swing of the evaluated days, labelled
-    new_alerts: int | None
+    new_alerts: int | None  # new and re-opened alerts, a day several rules flagged counted once
     late: list[SwingAlert] = field(default_factory=list)  # alerted now, on already-evaluated days
     resolved: list[Resolution] = field(default_factory=list)
     updated: int = 0
@@ -201,22 +201,26 @@ def record_swings(
     if finding is None or not trusted:
         return Recorded([s for f in findings for s in f.top], None)
     found_by_rule = [(f.rule, all_swings(warehouse, f, evaluation.scope)) for f in findings]
-    totals = Recorded([], 0)
+    totals, alerted_days = Recorded([], 0), set()
     with warehouse.connection() as conn, conn.transaction():
         muted = {org: m.reason for org, m in operations.active_mutes(conn).items()}
         for rule, swings in found_by_rule:
-            done = _record_rule(conn, rule, swings, evaluation, muted)
-            totals = Recorded(totals.swings + done.swings, totals.new_alerts + done.new_alerts,
+            done, days = _record_rule(conn, rule, swings, evaluation, muted)
+            # a day a rule before this one alerted on too is one alert to the reader, not two
+            totals = Recorded(totals.swings + done.swings,
+                              totals.new_alerts + done.new_alerts - len(days & alerted_days),
                               totals.late + done.late, totals.resolved + done.resolved,
                               totals.updated + done.updated)
+            alerted_days |= days
         if evaluation.as_of is not None:
             watermark.advance_watermark(conn, evaluation.as_of, evaluation.evaluate_from)
     return totals
 
 
 def _record_rule(conn: Connection, rule: str, swings: list[SwingAlert], evaluation: Evaluation,
-                 muted: dict[int, str]) -> Recorded:
-    """One rule's part of :func:`record_swings` (inside its transaction)."""
+                 muted: dict[int, str]) -> tuple[Recorded, set[tuple[int, str]]]:
+    """One rule's part of :func:`record_swings` (inside its transaction); also the (organization,
+    day) pairs it alerted on (new or re-opened)."""
     first_found = min((s.balance_date for s in swings), default="9999-12-31")
     stored = alert_records.stored_alerts(conn, rule, first_found)
     found = {s.key for s in swings}
@@ -241,4 +245,5 @@ def _record_rule(conn: Connection, rule: str, swings: list[SwingAlert], evaluati
     swings = causes.with_causes(conn, swings)
     reopened = causes.with_causes(conn, reopened)
     late = [s for s in swings if s.is_late and s.key not in stored] + reopened
-    return Recorded(swings, inserted + len(reopened), late, resolved, len(changed))
+    days = {(s.organization_id, s.balance_date) for s in [*new, *reopened]}
+    return Recorded(swings, inserted + len(reopened), late, resolved, len(changed)), days
