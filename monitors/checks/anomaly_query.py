@@ -14,7 +14,8 @@ threshold. This rule judges an organization's day against **that organization's 
   each judged day seeks its ``history_days`` earlier days in the (balance_date, organization_id)
   index). ``median`` of ``r`` there, and its spread: ``1.4826 × MAD`` (the median absolute
   deviation from the median), or, when MAD is 0 (most organizations do not move on most days),
-  ``1.2533 × MeanAD`` (the mean absolute deviation: the modified z-score of Iglewicz and Hoaglin).
+  ``1.2533 × MeanAD`` (the mean absolute deviation: the modified z-score of Iglewicz and Hoaglin;
+  a MAD under 1e-9, floating-point noise of the stored balances, counts as 0).
 * **Score** ``|r - median| / max(spread, min_scale)``: ``min_scale`` keeps a perfectly flat
   history from turning every cent into an anomaly (0.05: a flat organization is flagged from a
   move of ``threshold × 5 %``).
@@ -154,7 +155,7 @@ def anomalies_sql(batch: str, dialect: str, *, history_days: int, history_firsts
     avg(dev) over (partition by entity_id, day) as mean_dev
     from deviations
 ), spreads as (
-    select entity_id, day, case when avg(dev) > 0 then {MAD_TO_SIGMA} * avg(dev)
+    select entity_id, day, case when avg(dev) > {FLOAT_NOISE} then {MAD_TO_SIGMA} * avg(dev)
     else {MEAN_AD_TO_SIGMA} * max(mean_dev) end as spread
     from dev_ranked where 2 * pos between n and n + 2
     group by entity_id, day
