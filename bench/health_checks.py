@@ -33,7 +33,7 @@ def _timed(fn: Callable[[], Any]) -> float:
 def time_health_checks(warehouse_setting: str) -> dict[str, float]:
     """Seconds per data-health check on the scope of the warehouse's last monitor run."""
     warehouse = parse(warehouse_setting)
-    _, _, _, fx, volume = dbt_rule_vars(REPO_ROOT)
+    _, _, _, fx, volume, _ = dbt_rule_vars(REPO_ROOT)
     scoped = f"({SCOPED_QUERIES['stg_invoices']})"
 
     def on_checked_rows(sql: str) -> str:  # what GX does with {batch}

@@ -26,6 +26,10 @@ _STAGE_SECONDS = re.compile(r"(\w+) ([0-9.]+) s")
 # the monitor's three groups, as its alert block prints them
 _FOUND = {
     "new_day_swings": re.compile(r"^BALANCE SWINGS: (\d+) day\(s\)", re.MULTILINE),
+    # the anomaly rule (when on): its days on new days, and how many of them are swings too
+    "new_day_anomalies": re.compile(r"^BALANCE ANOMALIES: (\d+) day\(s\)", re.MULTILINE),
+    "new_day_anomalies_also_swings": re.compile(
+        r"^BALANCE ANOMALIES: \d+ day\(s\) .*?; (\d+) of them swings too", re.MULTILINE),
     "late_data_swings": re.compile(r"^LATE DATA: (\d+) swing\(s\)", re.MULTILINE),
     "resolved_alerts": re.compile(r"^RESOLVED: (\d+) alert\(s\)", re.MULTILINE),
 }
@@ -48,7 +52,7 @@ class IncrementalResult:
 
     measurement: Measurement
     stages: dict[str, float] = field(default_factory=dict)  # as printed by the CLI itself
-    found: dict[str, int] = field(default_factory=dict)  # swings on new days, late data, resolved
+    found: dict[str, int] = field(default_factory=dict)  # per rule on new days; late; resolved
 
 
 def cli(*args: str) -> list[str]:

@@ -120,8 +120,13 @@ def _incremental_line(label: str, inc: dict) -> str:
     dv = inc["delivery"]
     parts = ", ".join(f"{k} {v:.1f} s" for k, v in inc["stages_in_run"].items())
     found = inc.get("found") or {}
+    anomalies = (
+        f", {found['new_day_anomalies']} anomaly(ies) "
+        f"({found.get('new_day_anomalies_also_swings', 0)} of them swings too)"
+        if "new_day_anomalies" in found else ""
+    )
     findings = (
-        f"; found {found.get('new_day_swings', 0)} swing(s) on new days, "
+        f"; found {found.get('new_day_swings', 0)} swing(s){anomalies} on new days, "
         f"{found.get('late_data_swings', 0)} in late data, "
         f"{found.get('resolved_alerts', 0)} alert(s) resolved" if found else ""
     )

@@ -34,7 +34,14 @@ from monitors.docs.run_report import RUNS_DIR
 from monitors.findings.freshness import BadSetting, read_rules, run_date
 from monitors.findings.preflight import BadInput, check_since, inspect_warehouse
 from monitors.findings.recording import Evaluation
-from monitors.findings.results import Resolution, SuiteSummary, SwingAlert, summarize_suite
+from monitors.findings.results import (
+    ANOMALY_RULE,
+    SWING_RULE,
+    Resolution,
+    SuiteSummary,
+    SwingAlert,
+    summarize_suite,
+)
 from monitors.findings.watermark import DEFAULT_FIRST_RUN_DAYS, Window, evaluation_window
 from monitors.gx_project.run_ledger import MonitorRun, active_run
 
@@ -51,6 +58,7 @@ class MonitorReport:
     suites: list[SuiteSummary] = field(default_factory=list)
     swing_total: int = 0  # swings on new days
     swings: list[SwingAlert] = field(default_factory=list)  # on new days
+    anomalies: list[SwingAlert] = field(default_factory=list)  # on new days (rule 'anomaly')
     late: list[SwingAlert] = field(default_factory=list)  # alerted now on days evaluated before
     resolved: list[Resolution] = field(default_factory=list)
     new_alerts: int = 0
@@ -237,8 +245,12 @@ def _finish(ledger: MonitorRun, report: MonitorReport, top: int, say: Any
     report.suites = ledger.suites
     window_start = ledger.window.first_day if ledger.window else NOTHING_TO_EVALUATE
     # the window's days (new days, or --since); late data: newly alerted days before it
-    report.swings = [s for s in recorded.swings if s.balance_date >= window_start] if recorded \
-        else list(ledger.finding.top if ledger.finding else [])
+    found = recorded.swings if recorded else [
+        *(ledger.finding.top if ledger.finding else []),
+        *(ledger.anomaly_finding.top if ledger.anomaly_finding else [])]
+    new_days = [s for s in found if s.balance_date >= window_start]
+    report.swings = [s for s in new_days if s.rule == SWING_RULE]
+    report.anomalies = [s for s in new_days if s.rule == ANOMALY_RULE]
     report.swing_total = len(report.swings)
     report.late = [s for s in recorded.late if s.balance_date < window_start] if recorded else []
     report.resolved = recorded.resolved if recorded else []
@@ -251,6 +263,9 @@ def _finish(ledger: MonitorRun, report: MonitorReport, top: int, say: Any
             report.swings, ledger.window, threshold, new_alerts=new_alerts,
             late=report.late, resolved=report.resolved, top=top,
             min_usd=ledger.finding.min_usd if ledger.finding else 0.0,
+            anomalies=report.anomalies if ledger.anomaly_finding else None,
+            anomaly_threshold=(ledger.anomaly_finding.threshold if ledger.anomaly_finding
+                               else None),
         ):
             say(line)
     report.digest = ledger.digest()
@@ -271,12 +286,14 @@ def _write_report(ledger: MonitorRun, report: MonitorReport, run_name: str, run_
                   say: Any, closing: str) -> None:
     """This run's report page in the warehouse's Data Docs site, and the index again."""
     from monitors.docs.run_report import RunReport, publish
+    from monitors.findings.results import merge_rules
 
     window = ledger.window
     base = RunReport(
         run_name, run_time, str(ledger.warehouse), ledger.as_of,
         f"{window.days} day(s) evaluated ({window.reason})" if window else "no as-of date",
-        ledger.suites, report.swings, report.late, report.resolved,
+        ledger.suites, merge_rules([*report.swings, *report.anomalies]),
+        merge_rules(list(report.late)), report.resolved,
         title=_title(ledger, report), health=report.health,
     )
     try:

@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+import yaml
 
 from balancewatch.warehouse import POSTGRES, SPARK, SQLITE, Warehouse, WarehouseError, parse
 from tests.slack_server import FakeSlack
@@ -172,3 +173,30 @@ def project(tmp_path: Path) -> Path:
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(path, target)
     return tmp_path / "project"
+
+
+def project_with_vars(root: Path, **overrides: object) -> Path:
+    """A project root whose dbt vars are the repository's with ``overrides``, and whose gx/ is
+    built from them, as `make gx` would."""
+    from balancewatch.settings import REPO_ROOT
+    from monitors.gx_project.setup import setup
+
+    variables = (yaml.safe_load((REPO_ROOT / "dbt" / "dbt_project.yml").read_text())
+                 or {}).get("vars") or {}
+    (root / "dbt").mkdir(parents=True, exist_ok=True)
+    (root / "dbt" / "dbt_project.yml").write_text(
+        yaml.safe_dump({"vars": {**variables, **overrides}}))
+    setup(root)
+    return root
+
+
+def swing_only_project(root: Path) -> Path:
+    """A project root whose dbt vars turn the anomaly rule off (``anomaly_enabled: false``): for
+    tests whose oracle knows swings only."""
+    return project_with_vars(root, anomaly_enabled=False)
+
+
+@pytest.fixture
+def swing_project(tmp_path: Path) -> Path:
+    """:func:`swing_only_project` under ``tmp_path``."""
+    return swing_only_project(tmp_path / "swing-project")

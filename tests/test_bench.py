@@ -77,7 +77,9 @@ def test_incremental_and_targets_are_reported(tiny_report: tuple[dict, str]) -> 
         assert run["share_of_full_run"] > 0
         assert run["delivery"]["days"] == day and run["delivery"]["invoice_rows"] > 0
         assert set(run["stages_in_run"]) == {"load", "build", "monitor"}
-        assert set(run["found"]) == {"new_day_swings", "late_data_swings", "resolved_alerts"}
+        assert set(run["found"]) == {"new_day_swings", "new_day_anomalies",
+                                     "new_day_anomalies_also_swings", "late_data_swings",
+                                     "resolved_alerts"}
     for key in ("nothing_new", "sample"):  # `make pipeline` again on day +2; on the sample
         assert incremental[key]["status"] == "ran" and incremental[key]["exit_code"] == 0
         assert incremental[key]["seconds"] > 0 and "pipeline" in incremental[key]["command"]
@@ -95,7 +97,8 @@ def test_incremental_and_targets_are_reported(tiny_report: tuple[dict, str]) -> 
     for line in ("÷ floor", "day +1 (day +1:", "one new day (day +2:", "pipeline / floor, overall",
                  "nothing new (`make pipeline`):", "sample, fresh warehouse (`make pipeline`):",
                  "`make pipeline` with nothing new", "peak RSS of any stage at full scale",
-                 "swing(s) on new days,", "in late data,", "alert(s) resolved"):
+                 "swing(s), ", "anomaly(ies) (", "of them swings too) on new days,",
+                 "in late data,", "alert(s) resolved"):
         assert line in stdout
 
 

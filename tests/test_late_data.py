@@ -2,7 +2,9 @@
 loaded, built and monitored as a scheduler would, with Slack on a local test server.
 
 The expected alerts come from the independent oracle in ``tests/late_data.py`` (plain Python over
-the CSV files), never from the code under test. On both engines.
+the CSV files), never from the code under test. On both engines. The oracle knows the swing rule
+only, so these runs turn the anomaly rule off (``anomaly_enabled: false``, as a user would);
+``tests/test_anomaly_pipeline.py`` covers the anomaly rule's late data.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from balancewatch.build import build
 from balancewatch.warehouse import Warehouse
 from loaders import load_delivery
 from monitors.run import MonitorReport, run_monitor
-from tests.conftest import fresh_warehouse
+from tests.conftest import fresh_warehouse, swing_only_project
 from tests.late_data import (
     ORG_A,
     ORG_B,
@@ -71,11 +73,7 @@ def sequence(module_engine: str, tmp_path_factory: pytest.TempPathFactory) -> It
     """The sequence run once per engine: load, build, monitor after every delivery."""
     root = tmp_path_factory.mktemp(f"late-{module_engine}")
     deliveries = delivery_sequence(root / "deliveries")
-    project = root / "project"
-    from balancewatch.settings import GX_DIR
-    from monitors.gx_project.setup import sync
-
-    sync(GX_DIR, project / "gx")
+    project = swing_only_project(root / "project")
     with FakeSlack() as slack, fresh_warehouse(module_engine, root) as warehouse:
         with pytest.MonkeyPatch.context() as env:
             for name in ("SLACK_WEBHOOK_URL", "BALANCEWATCH_DOCS_URL"):
@@ -188,11 +186,8 @@ def test_a_failing_run_records_nothing_and_the_next_run_catches_the_late_swing(
     """SQLite, webhook mode: delta 1's run fails a critical check (nothing recorded, watermark
     kept); once fixed, the next run still alerts delta 1's late swing, and delta 3's resolutions
     reach the webhook in the next digest."""
-    from balancewatch.settings import GX_DIR
-    from monitors.gx_project.setup import sync
-
     deliveries = delivery_sequence(tmp_path / "deliveries")[:4]
-    sync(GX_DIR, tmp_path / "project" / "gx")
+    swing_only_project(tmp_path / "project")
     with FakeSlack() as slack, fresh_warehouse("sqlite", tmp_path) as warehouse:
         for name in ("SLACK_BOT_TOKEN", "SLACK_CHANNEL", "BALANCEWATCH_DOCS_URL"):
             monkeypatch.delenv(name, raising=False)

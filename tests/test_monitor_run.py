@@ -101,10 +101,12 @@ def run(warehouse: Path, project: Path, **kwargs):
     return report, out.getvalue()
 
 
-def alerts(warehouse: Path) -> list[tuple]:
+def alerts(warehouse: Path, rule: str = "balance_swing") -> list[tuple]:
+    """The recorded alerts of ``rule`` (these tests follow the swing rule; a day the anomaly rule
+    flags too has a second row, ``rule = 'anomaly'``)."""
     conn = sqlite3.connect(warehouse)
     rows = conn.execute("select organization_id, balance_date, rule, severity, delivery_status "
-                        "from balance_alerts order by 2, 1").fetchall()
+                        "from balance_alerts where rule = ? order by 2, 1", (rule,)).fetchall()
     conn.close()
     return rows
 
@@ -126,10 +128,13 @@ def test_new_days_only_catch_up_and_no_duplicate_alerts(tmp_path, project):
     assert (report.window.first_day, report.window.as_of, report.window.days) == (
         day(11), day(40), 30)
     assert alerts(wh) == [(101, day(35), "balance_swing", "warning", "pending")]
+    # -57 % where org 101 moves about +1 % a day: an anomaly too, recorded beside the swing and
+    # counted (and shown) once
+    assert alerts(wh, "anomaly") == [(101, day(35), "anomaly", "warning", "pending")]
     assert "BALANCE SWINGS: 1 day(s) moved more than 50%" in out
     assert "1 new alert(s) recorded" in out
     assert "  stg_invoices         passed  20/20 met" in out
-    assert "fact_daily_balance   passed  10/11 met  (0 critical, 1 warning, 0 info failed)" in out
+    assert "fact_daily_balance   passed  10/12 met  (0 critical, 2 warning, 0 info failed)" in out
     assert watermark(wh) == day(40)
 
     report, out = run(wh, project)  # nothing new

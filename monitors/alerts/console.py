@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
-from monitors.alerts.digest import cause_line, format_pct, format_usd, restated_by
+from monitors.alerts.digest import (
+    anomaly_why,
+    cause_line,
+    format_pct,
+    format_usd,
+    is_anomaly,
+    restated_by,
+    rules_label,
+)
 from monitors.findings.results import (
+    ANOMALY_TYPE,
+    SWING_RULE,
     SWING_TYPE,
     FailedExpectation,
     Resolution,
     SuiteSummary,
     SwingAlert,
+    merge_rules,
 )
 from monitors.findings.watermark import Window
 
@@ -47,12 +58,14 @@ def checks_summary(suites: list[SuiteSummary]) -> list[str]:
     lines = [f"  checks {status}: {len(suites)} suite(s), {met}/{evaluated} expectations met "
              f"({critical} critical, {warning} warning failed)"]
     shown = [f for s in suites for f in s.failures
-             if f.severity in ("critical", "warning") and f.expectation_type != SWING_TYPE]
+             if f.severity in ("critical", "warning")
+             and f.expectation_type not in (SWING_TYPE, ANOMALY_TYPE)]
     return lines + [_failure_line(f) for f in _by_severity(shown)]
 
 
 def _swing_rows(swings: list[SwingAlert], top: int, *, late: bool = False) -> list[str]:
-    ranked = sorted(swings, key=lambda s: (-abs(s.change_usd), s.balance_date, s.organization_id))
+    ranked = merge_rules(sorted(swings, key=lambda s: (-abs(s.change_usd), s.balance_date,
+                                                       s.organization_id, s.rule != SWING_RULE)))
     shown = ranked[:top]
     lines = []
     if shown:
@@ -68,7 +81,12 @@ def _swing_rows(swings: list[SwingAlert], top: int, *, late: bool = False) -> li
         )
         if late:
             line += f"  {restated_by(s)}"
+        if is_anomaly(s):
+            line += f"  [{rules_label(s)}]"
         lines.append(line)
+        why = anomaly_why(s)
+        if why:
+            lines.append(f"  {'':>21}  why: {why}")
         if s.causes:
             lines.append(f"  {'':>21}  cause: {cause_line(s)}")
     if len(ranked) > len(shown):
@@ -80,10 +98,14 @@ def _swing_rows(swings: list[SwingAlert], top: int, *, late: bool = False) -> li
 def alert_block(
     swings: list[SwingAlert], window: Window, threshold: float, *,
     new_alerts: int | None, late: list[SwingAlert] = (), resolved: list[Resolution] = (),
-    top: int = 10, min_usd: float = 0.0,
+    top: int = 10, min_usd: float = 0.0, anomalies: list[SwingAlert] | None = None,
+    anomaly_threshold: float | None = None,
 ) -> list[str]:
-    """The alert block every run prints, in three groups: swings on the new days, swings found
-    in late data (days evaluated before, restated since), and alerts resolved."""
+    """The alert block every run prints, in groups: swings on the new days (a swing the anomaly
+    rule flagged too says so, and why, on its own line), anomalies on the new days that are not
+    swings (``anomalies`` None: the rule is off), swings and anomalies found in late data (days
+    evaluated before, restated since), and alerts resolved."""
+    swing_days = {(s.organization_id, s.balance_date) for s in swings}
     if window.days:
         head = (
             f"BALANCE SWINGS: {len(swings)} day(s) moved more than {100 * threshold:g}% "
@@ -92,18 +114,34 @@ def alert_block(
             "evaluated)"
         )
         if new_alerts is not None:  # of which the late-data group holds the rest
-            head += f"; {new_alerts - len(late)} new alert(s) recorded"
+            head += f"; {new_alerts - len(merge_rules(list(late)))} new alert(s) recorded"
     else:
         head = f"BALANCE SWINGS: no new days to evaluate (as of {window.as_of})"
-    lines = [head, *_swing_rows(swings, top)]
+    also = [a for a in anomalies or [] if (a.organization_id, a.balance_date) in swing_days]
+    lines = [head, *_swing_rows([*swings, *also], top)]
+    if anomalies is not None and window.days:
+        alone = [a for a in anomalies if (a.organization_id, a.balance_date) not in swing_days]
+        lines.append(
+            f"BALANCE ANOMALIES: {len(anomalies)} day(s) far from their organization's own "
+            f"history (score > {anomaly_threshold:g}"
+            + (f", at least {format_usd(min_usd)}" if min_usd else "")
+            + f"); {len(also)} of them swings too (shown above), {len(alone)} not swings"
+            + (":" if alone else "")
+        )
+        lines += _swing_rows(alone, top)
     if late:
+        merged = merge_rules(list(late))
+        what = ("swing(s) or anomaly(ies)" if any(is_anomaly(s) for s in merged)
+                else "swing(s)")
         lines += [
-            f"LATE DATA: {len(late)} swing(s) on days evaluated before, "
+            f"LATE DATA: {len(merged)} {what} on days evaluated before, "
             "found after a load restated them: each a new alert",
             *_swing_rows(late, top, late=True),
         ]
     if resolved:
-        lines.append(f"RESOLVED: {len(resolved)} alert(s) whose day no longer swings")
+        anomalous = any(r.rule != SWING_RULE for r in resolved)
+        lines.append(f"RESOLVED: {len(resolved)} alert(s) whose day no longer swings"
+                     + (" or is no longer an anomaly" if anomalous else ""))
         lines += [f"  org {r.organization_id} on {r.balance_date}: {r.sentence}"
                   for r in resolved[:top]]
         if len(resolved) > top:

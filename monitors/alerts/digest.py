@@ -5,7 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from monitors.findings.freshness import HealthAlert
-from monitors.findings.results import Resolution, SwingAlert
+from monitors.findings.results import (
+    ANOMALY_RULE,
+    RULE_NAMES,
+    SWING_RULE,
+    Resolution,
+    SwingAlert,
+    merge_rules,
+)
 
 
 @dataclass(frozen=True)
@@ -55,14 +62,17 @@ class Digest:
 
     def ranked_swings(self, *, late: bool | None = None, carried: bool | None = None
                       ) -> list[SwingAlert]:
-        """Swings by absolute USD change, largest first (ties: day, then organization);
-        ``late`` True/False: only the late-data / new-day ones; ``carried`` True/False: only
-        those found by earlier runs / by this one."""
-        return sorted(
-            (s for s in self.swings if (late is None or s.is_late == late)
-             and (carried is None or self.carried_over(s) == carried)),
-            key=lambda s: (-abs(s.change_usd), s.balance_date, s.organization_id),
+        """Swings and anomalies by absolute USD change, largest first (ties: day, then
+        organization), a day flagged by both rules once (:func:`merge_rules`); ``late``
+        True/False: only the late-data / new-day ones; ``carried`` True/False: only those found
+        by earlier runs / by this one."""
+        ranked = sorted(
+            self.swings,
+            key=lambda s: (-abs(s.change_usd), s.balance_date, s.organization_id,
+                           s.rule != SWING_RULE),
         )
+        return [s for s in merge_rules(ranked) if (late is None or s.is_late == late)
+                and (carried is None or self.carried_over(s) == carried)]
 
 
 def format_usd(value: float) -> str:
@@ -106,3 +116,25 @@ def describe_swing(swing: SwingAlert) -> str:
         f"{format_usd(swing.previous_balance_usd)} -> {format_usd(swing.balance_usd)} "
         f"({format_pct(swing.change_pct)}, {format_usd(swing.change_usd)})"
     )
+
+
+def anomaly_why(alert: SwingAlert) -> str | None:
+    """Why the anomaly rule flagged the day: ``-35.0% where this organization usually moves
+    +0.0% ±1.2% on ordinary days (87 days; 29.2 spreads off)``; None without a baseline."""
+    b = alert.baseline
+    if b is None:
+        return None
+    kind = "on the 1st of a month" if b.day_kind == "first" else "on ordinary days"
+    return (f"{format_pct(alert.change_pct)} where this organization usually moves "
+            f"{b.median_pct:+,.1f}% ±{b.spread_pct:,.1f}% {kind} ({b.history_days} days; "
+            f"{b.score:,.1f} spreads off)")
+
+
+def rules_label(alert: SwingAlert) -> str:
+    """The rules that flagged the day: ``swing``, ``anomaly``, ``swing + anomaly``."""
+    return " + ".join(RULE_NAMES.get(r, r) for r in alert.rules)
+
+
+def is_anomaly(alert: SwingAlert) -> bool:
+    """Whether the anomaly rule flagged the day (alone or beside the swing rule)."""
+    return ANOMALY_RULE in alert.rules

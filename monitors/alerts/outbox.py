@@ -37,7 +37,7 @@ from monitors.findings.alert_records import (
 from monitors.findings.causes import balance_series, with_causes
 from monitors.findings.digests import mark_in_flight
 from monitors.findings.operations import digest_footer
-from monitors.findings.results import Resolution
+from monitors.findings.results import Resolution, merge_rules
 
 MAX_CHARTS = 5  # charts of the largest swings uploaded into a digest's thread
 BACKLOG_DAYS_ENV = "BALANCEWATCH_BACKLOG_DAYS"
@@ -122,7 +122,8 @@ def notify(
     resolution as a reply under its digest; mark what Slack accepted, each message on its own."""
     started = time.perf_counter()
     if settings.mode is None:
-        return NotifyResult("console only", 0, len(pending_swings(conn)), settings.incomplete())
+        return NotifyResult("console only", 0, len(merge_rules(pending_swings(conn))),
+                            settings.incomplete())
     settled = (settle_in_flight(conn, settings, MAX_CHARTS, sleep=sleep)
                if settings.mode == "web_api" else Settled())
     pending = pending_swings(conn)
@@ -134,7 +135,8 @@ def notify(
     health, health_resolved = freshness.pending(conn)
     digest = replace(run, swings=tuple(with_causes(conn, listed)), resolved=tuple(inline),
                      resolved_in_threads=len(threaded), footer=digest_footer(conn),
-                     backlog=len(pending) - len(listed), backlog_cutoff=cutoff,
+                     backlog=len(merge_rules(pending)) - len(merge_rules(listed)),
+                     backlog_cutoff=cutoff,
                      health=tuple(health), health_resolved=tuple(health_resolved))
     channel = f"slack ({settings.mode.replace('_', ' ')})"
     if not digest.has_news:
@@ -148,7 +150,7 @@ def notify(
     outcome = send_message(message, settings, sleep=sleep)
     if not outcome.delivered:
         seconds = time.perf_counter() - started
-        return NotifyResult(channel, 0, len(pending), outcome.problem, seconds,
+        return NotifyResult(channel, 0, len(merge_rules(pending)), outcome.problem, seconds,
                             pending_resolutions=len(resolutions), settled=settled)
     charted = {s.key for s in digest.ranked_swings()[:MAX_CHARTS]} if outcome.channel_id else set()
     mark_sent(conn, pending, outcome.message_ts or "", outcome.channel_id, charted)
@@ -163,7 +165,7 @@ def notify(
         else:
             problem = f"a resolution reply was not posted: {reply.problem}"
     charts, chart_problem = upload_charts(conn, settings, run.as_of, sleep=sleep)
-    return NotifyResult(channel, len(pending), 0, problem or chart_problem,
+    return NotifyResult(channel, len(merge_rules(pending)), 0, problem or chart_problem,
                         time.perf_counter() - started, sent, len(resolutions) - sent, charts,
                         digest.backlog, settled, digest.health_count)
 

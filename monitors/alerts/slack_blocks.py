@@ -7,13 +7,16 @@ from typing import Any
 
 from monitors.alerts.digest import (
     Digest,
+    anomaly_why,
     cause_line,
     describe_swing,
     format_pct,
     format_usd,
+    is_anomaly,
     restated_by,
+    rules_label,
 )
-from monitors.findings.results import Resolution, SwingAlert
+from monitors.findings.results import SWING_RULE, Resolution, SwingAlert
 
 MAX_BLOCKS = 50  # Slack rejects a message with more blocks
 MAX_TEXT = 3000  # characters in one section's text
@@ -68,13 +71,28 @@ def _swing_line(rank: int, swing: SwingAlert, *, found: bool = False) -> str:
         f"{format_usd(swing.previous_balance_usd)} → {format_usd(swing.balance_usd)} "
         f"(*{format_pct(swing.change_pct)}*, {format_usd(swing.change_usd)})"
     )
+    if is_anomaly(swing):
+        line += f" · *{rules_label(swing)}*"
     if swing.is_late:
         line += f" · restated by {restated_by(swing)}"
     if found and swing.first_seen_at:
         line += f" · found {swing.first_seen_at[:10]}"
+    why = anomaly_why(swing)
+    if why:
+        line += f"\n      _why: {why}_"
     if swing.causes:
         line += f"\n      _cause: {cause_line(swing)}_"
     return line
+
+
+def _what(ranked: list[SwingAlert], swings: str = "Balance swings") -> str:
+    """``Balance swings``, or ``Balance swings and anomalies`` when the anomaly rule is there."""
+    if not any(is_anomaly(s) for s in ranked):
+        return swings
+    if all(not s.also and s.rule != SWING_RULE for s in ranked):
+        return swings.replace("swings", "anomalies").replace("Swings", "Anomalies")
+    return swings.replace("swings", "swings and anomalies").replace("Swings",
+                                                                     "Swings and anomalies")
 
 
 def _resolution_line(resolution: Resolution) -> str:
@@ -114,8 +132,12 @@ def _title(digest: Digest) -> str:
         parts.append(f"{len(digest.health_resolved)} data health alert(s) resolved")
     if digest.critical:
         parts.append(f"{len(digest.critical)} critical check(s) failed")
-    if digest.swings:
-        parts.append(f"{len(digest.swings)} balance swing(s)")
+    ranked = digest.ranked_swings()
+    anomalies = sum(1 for s in ranked if s.rule != SWING_RULE)
+    if len(ranked) - anomalies:
+        parts.append(f"{len(ranked) - anomalies} balance swing(s)")
+    if anomalies:
+        parts.append(f"{anomalies} balance anomaly(ies)")
     resolved = len(digest.resolved) + digest.resolved_in_threads
     if resolved:
         parts.append(f"{resolved} resolved")
@@ -157,13 +179,15 @@ def render_slack(digest: Digest, *, max_swings: int = MAX_SWINGS_SHOWN) -> Slack
         if len(digest.critical) > len(shown):
             lines.append(f"…and {len(digest.critical) - len(shown)} more critical failure(s)")
         blocks += [_section(chunk) for chunk in _chunks(lines)]
+    new, late, carried = (digest.ranked_swings(late=False, carried=False),
+                          digest.ranked_swings(late=True, carried=False),
+                          digest.ranked_swings(carried=True))
     groups = (
-        (digest.ranked_swings(late=False, carried=False),
-         ":bar_chart: *Balance swings on new days*, largest USD move first:"),
-        (digest.ranked_swings(late=True, carried=False),
-         ":hourglass: *Swings found in late data* (days evaluated before, restated since):"),
-        (digest.ranked_swings(carried=True),
-         ":inbox_tray: *Found by earlier runs, not sent until now* (still swinging):"),
+        (new, f":bar_chart: *{_what(new)} on new days*, largest USD move first:"),
+        (late, f":hourglass: *{_what(late, 'Swings')} found in late data* (days evaluated "
+         "before, restated since):"),
+        (carried, ":inbox_tray: *Found by earlier runs, not sent until now* (still "
+         f"{'flagged' if any(is_anomaly(s) for s in carried) else 'swinging'}):"),
     )
     for ranked, title in groups:
         if not ranked:
@@ -205,7 +229,8 @@ def render_fallback(digest: Digest) -> str:
     for failure in digest.critical[:FALLBACK_SWINGS]:
         lines.append(f"CRITICAL {failure.suite} {failure.expectation}: {failure.detail}")
     ranked = digest.ranked_swings()
-    lines += [describe_swing(s) + (f" (late data, {restated_by(s)})" if s.is_late else "")
+    lines += [describe_swing(s) + (f" [{rules_label(s)}]" if is_anomaly(s) else "")
+              + (f" (late data, {restated_by(s)})" if s.is_late else "")
               for s in ranked[:FALLBACK_SWINGS]]
     if len(ranked) > FALLBACK_SWINGS:
         lines.append(f"…and {len(ranked) - FALLBACK_SWINGS} more swing(s)")

@@ -60,3 +60,27 @@ def days_after_sql(day: str, days: str, dialect_name: str) -> str:
 def is_iso_day(value: str) -> bool:
     """True when ``value`` looks like 'YYYY-MM-DD' (the format only, not the calendar)."""
     return bool(_ISO_DAY.match(value))
+
+
+def days_before_expr_sql(day: str, days: str, dialect_name: str) -> str:
+    """SQL text for the ISO day ``days`` (a non-negative integer SQL expression) calendar days
+    before ISO day ``day``."""
+    if dialect_name == "sqlite":
+        return f"date({day}, '-' || {days} || ' day')"
+    if dialect_name == "postgresql":
+        return f"to_char(cast({day} as date) - {days}, 'YYYY-MM-DD')"
+    if dialect_name == "hive":
+        return f"cast(date_sub(try_to_date({day}), {days}) as string)"
+    raise NotImplementedError(f"day_before: no date arithmetic for SQL dialect {dialect_name!r}")
+
+
+def months_before_expr_sql(day: str, months: str, dialect_name: str) -> str:
+    """SQL text for the ISO day ``months`` (a non-negative integer SQL expression) calendar
+    months before ISO day ``day`` (meant for the 1st of a month, which every month has)."""
+    if dialect_name == "sqlite":
+        return f"date({day}, '-' || {months} || ' months')"
+    if dialect_name == "postgresql":
+        return f"to_char(cast({day} as date) - {months} * interval '1 month', 'YYYY-MM-DD')"
+    if dialect_name == "hive":
+        return f"cast(add_months(try_to_date({day}), -{months}) as string)"
+    raise NotImplementedError(f"month_before: no date arithmetic for SQL dialect {dialect_name!r}")

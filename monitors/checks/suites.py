@@ -17,6 +17,8 @@ from typing import Any
 
 import great_expectations.expectations as gxe
 
+from monitors.checks.anomaly_expectation import balance_anomalies
+from monitors.checks.anomaly_query import DEFAULT_ANOMALY_RULE, AnomalyRule
 from monitors.checks.dialect_rows_expectation import UnexpectedRowsByDialectExpectation
 from monitors.checks.fx_rate_expectation import fx_rate_sanity
 from monitors.checks.fx_rate_query import DEFAULT_FX_RULE, FxRule
@@ -155,8 +157,10 @@ def stg_organizations_suite() -> list[Any]:
     ]
 
 
-def fact_daily_balance_suite(threshold: float, min_usd: float = 0.0) -> list[Any]:
-    """The daily balance: dense, keyed, adds up, reaches the as-of date; then the swings.
+def fact_daily_balance_suite(threshold: float, min_usd: float = 0.0,
+                             anomaly: AnomalyRule = DEFAULT_ANOMALY_RULE) -> list[Any]:
+    """The daily balance: dense, keyed, adds up, reaches the as-of date; then the swings and
+    (unless ``anomaly.enabled`` is off) the anomalies, on the same days with the same floor.
 
     Every check holds for any set of whole days per organization (the new-rows batch is the
     days from the first evaluated day plus restated tails): the roll-forward compares each row
@@ -220,18 +224,21 @@ def fact_daily_balance_suite(threshold: float, min_usd: float = 0.0) -> list[Any
             severity=WARNING,
             notes="A swing is a business event to alert on, not broken data.",
         ),
+        *([balance_anomalies(anomaly, min_usd, {"$PARAMETER": SWING_WINDOW_PARAMETER})]
+          if anomaly.enabled else []),
     ]
 
 
 def suite_definitions(
     threshold: float = 0.5, statuses: tuple[str, ...] = DEFAULT_STATUSES, min_usd: float = 0.0,
     fx: FxRule = DEFAULT_FX_RULE, volume: VolumeRule = DEFAULT_VOLUME_RULE,
+    anomaly: AnomalyRule = DEFAULT_ANOMALY_RULE,
 ) -> dict[str, list[Any]]:
     """Suite name -> its expectations, in order."""
     return {
         "stg_invoices": stg_invoices_suite(statuses, fx, volume),
         "stg_organizations": stg_organizations_suite(),
-        "fact_daily_balance": fact_daily_balance_suite(threshold, min_usd),
+        "fact_daily_balance": fact_daily_balance_suite(threshold, min_usd, anomaly),
     }
 
 

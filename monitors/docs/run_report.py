@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from balancewatch.warehouse import Connection, Warehouse
+from monitors.alerts.digest import anomaly_why, is_anomaly, rules_label
 from monitors.findings.results import (
     OrganizationContext,
     Resolution,
@@ -148,13 +149,16 @@ def _swing(report: RunReport, swing: SwingAlert) -> str:
     late = (f" · late data, restated by load {swing.load_id}" if swing.is_late and
             swing.load_id is not None else " · late data" if swing.is_late else "")
     reopened = " · re-opened" if swing.reopened else ""
+    rules = f" · {rules_label(swing)}" if is_anomaly(swing) else ""
+    why = anomaly_why(swing)
+    why = f'<p class="meta">Why an anomaly: {_e(why)}.</p>' if why else ""
     chart = report.charts.get(key)
     return (
         f'<div class="swing" id="org-{swing.organization_id}-{swing.balance_date}">'
         f"<h3>org {swing.organization_id} · {swing.balance_date} · "
         f"{_usd(swing.previous_balance_usd)} → {_usd(swing.balance_usd)} "
-        f"({_pct(swing.change_pct)}, {_usd(swing.change_usd)}){_e(late)}{reopened}</h3>"
-        f"{_causes_table(swing)}{_context(report.contexts.get(key))}"
+        f"({_pct(swing.change_pct)}, {_usd(swing.change_usd)}){_e(late)}{reopened}"
+        f"{_e(rules)}</h3>{why}{_causes_table(swing)}{_context(report.contexts.get(key))}"
         + (f'<div class="chart">{chart}</div>' if chart else
            f'<p class="meta">No chart: only {_charted(report)} are charted.</p>'
            if report.charts else "")

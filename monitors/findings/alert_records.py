@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from balancewatch import state_sql
 from balancewatch.clock import utc_now
 from balancewatch.warehouse import Connection
-from monitors.findings.results import LATE_DATA, Resolution, SwingAlert
+from monitors.findings.results import LATE_DATA, Baseline, Resolution, SwingAlert
 
 PENDING = "pending"
 SENT = "sent"
@@ -52,6 +52,11 @@ create table if not exists balance_alerts (
     muted_reason         text,               -- recorded while its organization was muted
     digest_id            text,               -- the digest carrying it while posted (digests.py)
     digest_at            text,
+    day_kind             text,               -- anomaly rule: 'first' (of a month) / 'ordinary'
+    baseline_median_pct  double precision,   -- ... its organization's usual move on such days
+    baseline_spread_pct  double precision,   -- ... give or take (robust standard deviation)
+    baseline_days        integer,            -- ... over this many days of history
+    anomaly_score        double precision,   -- ... and how many spreads this day is off
     primary key (organization_id, balance_date, rule)
 )"""
 #: Columns added after the first release: an older warehouse gets them on its next run.
@@ -70,13 +75,35 @@ LATER_COLUMNS = {
     "muted_reason": "text",
     "digest_id": "text",
     "digest_at": "text",
+    "day_kind": "text",
+    "baseline_median_pct": "double precision",
+    "baseline_spread_pct": "double precision",
+    "baseline_days": "integer",
+    "anomaly_score": "double precision",
 }
 _FIGURES = "previous_balance_usd, balance_usd, change_usd, change_pct"
+_BASELINE = "day_kind, baseline_median_pct, baseline_spread_pct, baseline_days, anomaly_score"
 ALERTS = state_sql.StateTable("balance_alerts", ALERTS_DDL,
                               ("organization_id", "balance_date", "rule"), partition="rule")
 _DELIVERED = {"digest_id": "null", "digest_at": "null"}  # its digest's outcome is known
 _NEW_FIGURES = {"previous_balance_usd": "?", "balance_usd": "?", "change_usd": "?",
-                "change_pct": "?", "updated_at": "?"}
+                "change_pct": "?", **dict.fromkeys(_BASELINE.split(", "), "?"),
+                "updated_at": "?"}
+
+
+def _baseline(swing: SwingAlert) -> tuple:
+    """The anomaly rule's baseline columns of ``swing`` (NULLs for a swing)."""
+    b = swing.baseline
+    return (None,) * 5 if b is None else (b.day_kind, b.median_pct, b.spread_pct,
+                                          b.history_days, b.score)
+
+
+def _read_baseline(values: tuple) -> Baseline | None:
+    """The stored baseline columns as a :class:`Baseline` (None for a swing)."""
+    if values[0] is None:
+        return None
+    return Baseline(values[0], float(values[1]), float(values[2]), int(values[3]),
+                    float(values[4]))
 
 
 def ensure_table(conn: Connection) -> None:
@@ -124,13 +151,13 @@ def insert_alerts(conn: Connection, swings: Iterable[SwingAlert], severity: str 
     now, muted = utc_now(), muted or {}
     columns = ("organization_id", "balance_date", *_FIGURES.split(", "), "rule", "severity",
                "first_seen_at", "delivery_status", "detected_as", "restated_by_load_id",
-               "muted_reason")
+               "muted_reason", *_BASELINE.split(", "))
     return state_sql.insert(
         conn, ALERTS, columns,
         [
             (s.organization_id, s.balance_date, s.previous_balance_usd, s.balance_usd,
              s.change_usd, s.change_pct, s.rule, severity, now, PENDING, s.detected_as,
-             s.load_id, muted.get(s.organization_id))
+             s.load_id, muted.get(s.organization_id), *_baseline(s))
             for s in swings
         ],
         on_conflict="nothing",
@@ -142,8 +169,8 @@ def update_figures(conn: Connection, swings: Iterable[SwingAlert]) -> int:
     now = utc_now()
     return state_sql.update(
         conn, ALERTS, {**_NEW_FIGURES, "restated_by_load_id": "coalesce(?, restated_by_load_id)"},
-        [(s.previous_balance_usd, s.balance_usd, s.change_usd, s.change_pct, now, s.load_id,
-          *s.key) for s in swings],
+        [(s.previous_balance_usd, s.balance_usd, s.change_usd, s.change_pct, *_baseline(s), now,
+          s.load_id, *s.key) for s in swings],
     )
 
 
@@ -156,8 +183,8 @@ def reopen(conn: Connection, swings: Iterable[SwingAlert]) -> int:
         {**_NEW_FIGURES, "detected_as": f"'{LATE_DATA}'", "restated_by_load_id": "?",
          **dict.fromkeys(cleared, "null"), "delivery_status": f"'{PENDING}'",
          "reopened_count": "reopened_count + 1"},
-        [(s.previous_balance_usd, s.balance_usd, s.change_usd, s.change_pct, now, s.load_id,
-          *s.key) for s in swings],
+        [(s.previous_balance_usd, s.balance_usd, s.change_usd, s.change_pct, *_baseline(s), now,
+          s.load_id, *s.key) for s in swings],
     )
 
 
@@ -176,7 +203,7 @@ def pending_swings(conn: Connection) -> list[SwingAlert]:
     rows = conn.execute(
         f"""
         select organization_id, balance_date, {_FIGURES}, rule, detected_as,
-               restated_by_load_id, reopened_count, first_seen_at
+               restated_by_load_id, reopened_count, first_seen_at, {_BASELINE}
         from balance_alerts
         where delivery_status = ? and resolved_at is null and muted_reason is null
         order by abs(change_usd) desc, balance_date, organization_id
@@ -185,7 +212,7 @@ def pending_swings(conn: Connection) -> list[SwingAlert]:
     ).fetchall()
     return [
         SwingAlert(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], bool(r[9]),
-                   first_seen_at=r[10])
+                   first_seen_at=r[10], baseline=_read_baseline(tuple(r[11:16])))
         for r in rows
     ]
 

@@ -1,6 +1,8 @@
-"""Record what a run's swing check found: new alerts, late-data alerts, updates, resolutions.
+"""Record what a run's swing and anomaly checks found: new alerts, late-data alerts, updates,
+resolutions.
 
-One transaction per run, after the checkpoints, only when no critical check failed:
+One transaction per run, after the checkpoints, only when no critical check failed; each rule's
+alerts (``balance_swing``, ``anomaly``) are applied alike, keyed by (organization, day, rule):
 
 * a swing not recorded before is inserted, as ``new_day`` when its day is after the previous
   watermark, else as ``late_data`` (a day evaluated before, restated since) with the newest load
@@ -29,12 +31,14 @@ from balancewatch.warehouse import SPARK, Connection, Warehouse
 from monitors.checks.scope import SCOPED_QUERIES, Scope
 from monitors.findings import alert_records, causes, operations, watermark
 from monitors.findings.results import (
+    ANOMALY_RULE,
     LATE_DATA,
     NEW_DAY,
-    SWING_RULE,
+    RULE_NAMES,
     Resolution,
     SwingAlert,
     SwingFinding,
+    anomaly_alert,
 )
 
 
@@ -53,14 +57,15 @@ class Recorded:
     """What recording did (``new_alerts`` None: nothing recorded)."""
 
     swings: list[SwingAlert]  # every swing of the evaluated days, labelled
-    new_alerts: int | None
+    new_alerts: int | None  # new and re-opened alerts, a day several rules flagged counted once
     late: list[SwingAlert] = field(default_factory=list)  # alerted now, on already-evaluated days
     resolved: list[Resolution] = field(default_factory=list)
     updated: int = 0
 
 
 def all_swings(warehouse: Warehouse, finding: SwingFinding, scope: Scope) -> list[SwingAlert]:
-    """Every swing the check found (its result holds the top rows only), on the same rows."""
+    """Every swing (or anomaly) the check found (its result holds the top rows only), on the
+    same rows."""
     if finding.total <= len(finding.top):
         return list(finding.top)
     import sqlalchemy as sa
@@ -73,6 +78,8 @@ def all_swings(warehouse: Warehouse, finding: SwingFinding, scope: Scope) -> lis
             sa.column("organization_id"), sa.column("balance_date"), sa.column("balance_usd")
         ).subquery("checked")
     )
+    if finding.rule == ANOMALY_RULE:
+        return _all_anomalies(warehouse, finding, rows_checked)
     query = swings_query(
         rows_checked, warehouse.dialect,
         **{**METRIC_DEFAULTS, "threshold": finding.threshold,
@@ -90,6 +97,24 @@ def all_swings(warehouse: Warehouse, finding: SwingFinding, scope: Scope) -> lis
                    round(100.0 * r.change_usd / abs(r.previous_balance), 4))
         for r in rows
     ]
+
+
+def _all_anomalies(warehouse: Warehouse, finding: SwingFinding, rows_checked: Any
+                   ) -> list[SwingAlert]:
+    import sqlalchemy as sa
+
+    from monitors.checks.anomaly_query import anomalies_query, row_to_anomaly
+
+    engine = sa.create_engine(warehouse.sqlalchemy_url())
+    try:
+        with engine.connect() as conn:
+            query = anomalies_query(rows_checked, conn.dialect, **dict(finding.settings),
+                                    window_start=finding.window_start,
+                                    min_abs_change_usd=finding.min_usd, max_rows=finding.total)
+            rows = conn.execute(query).fetchall()
+    finally:
+        engine.dispose()
+    return [anomaly_alert(row_to_anomaly(r)) for r in rows]
 
 
 _DAYS = "with wanted (organization_id, balance_date) as (values {values}) "
@@ -151,10 +176,12 @@ def _resolutions(conn: Connection, gone: list[tuple[int, str, str]],
         previous, balance = figures.get((org, day), (None, None))
         load = loads.get((org, day))
         after = f" after load {load}" if load is not None else ""
+        what = "an " if rule == ANOMALY_RULE else "a "
+        what += RULE_NAMES.get(rule, rule)
         if previous is None or balance is None:
-            sentence = f"no longer a swing: the day has no previous balance{after}"
+            sentence = f"no longer {what}: the day has no previous balance{after}"
         else:
-            sentence = f"no longer a swing: {previous:,.2f} → {balance:,.2f} USD{after}"
+            sentence = f"no longer {what}: {previous:,.2f} → {balance:,.2f} USD{after}"
         resolved.append(Resolution(org, day, rule, previous, balance, sentence,
                                    stored[(org, day, rule)].message_ts))
     return resolved
@@ -162,43 +189,61 @@ def _resolutions(conn: Connection, gone: list[tuple[int, str, str]],
 
 def record_swings(
     warehouse: Warehouse, finding: SwingFinding | None, evaluation: Evaluation, *,
-    trusted: bool,
+    trusted: bool, others: Sequence[SwingFinding] = (),
 ) -> Recorded:
-    """Apply this run's swings to ``balance_alerts`` and move the watermark (module docstring)."""
+    """Apply this run's swings (and the ``others`` rules' findings: anomalies) to
+    ``balance_alerts`` and move the watermark (module docstring)."""
     with warehouse.connection() as conn, conn.transaction():
         watermark.ensure_table(conn)
         alert_records.ensure_table(conn)  # the outbox is read even when nothing is recorded
         causes.ensure_tables(conn)
+    findings = [f for f in (finding, *others) if f is not None]
     if finding is None or not trusted:
-        return Recorded(list(finding.top) if finding else [], None)
-    swings = all_swings(warehouse, finding, evaluation.scope)
+        return Recorded([s for f in findings for s in f.top], None)
+    found_by_rule = [(f.rule, all_swings(warehouse, f, evaluation.scope)) for f in findings]
+    totals, alerted_days = Recorded([], 0), set()
     with warehouse.connection() as conn, conn.transaction():
-        first_found = min((s.balance_date for s in swings), default="9999-12-31")
-        stored = alert_records.stored_alerts(conn, SWING_RULE, first_found)
-        found = {s.key for s in swings}
-        gone = [key for key, alert in stored.items() if not alert.resolved and key not in found
-                and evaluation.scope.reevaluates(key[0], key[1], evaluation.evaluate_from)]
-        last = evaluation.last_evaluated
-        restated = [(s.organization_id, s.balance_date) for s in swings
-                    if last is not None and s.balance_date <= last] + [k[:2] for k in gone]
-        loads = restating_loads(conn, restated, evaluation.scope.checked_load_id)
-        swings = [_label(s, evaluation, loads) for s in swings]
-        new = [s for s in swings if s.key not in stored]
-        reopened = [replace(s, reopened=True) for s in swings
-                    if s.key in stored and stored[s.key].resolved]
-        changed = [s for s in swings if s.key in stored and not stored[s.key].resolved
-                   and not stored[s.key].same_figures(s)]
-        resolved = _resolutions(conn, gone, stored, loads)
         muted = {org: m.reason for org, m in operations.active_mutes(conn).items()}
-        causes.record_evidence(conn, [*new, *reopened, *changed],
-                               evaluation.scope.checked_load_id)
-        inserted = alert_records.insert_alerts(conn, new, muted=muted)
-        alert_records.reopen(conn, reopened)
-        alert_records.update_figures(conn, changed)
-        alert_records.resolve(conn, resolved, {k for k in gone if stored[k].sent})
+        for rule, swings in found_by_rule:
+            done, days = _record_rule(conn, rule, swings, evaluation, muted)
+            # a day a rule before this one alerted on too is one alert to the reader, not two
+            totals = Recorded(totals.swings + done.swings,
+                              totals.new_alerts + done.new_alerts - len(days & alerted_days),
+                              totals.late + done.late, totals.resolved + done.resolved,
+                              totals.updated + done.updated)
+            alerted_days |= days
         if evaluation.as_of is not None:
             watermark.advance_watermark(conn, evaluation.as_of, evaluation.evaluate_from)
-        swings = causes.with_causes(conn, swings)
-        reopened = causes.with_causes(conn, reopened)
+    return totals
+
+
+def _record_rule(conn: Connection, rule: str, swings: list[SwingAlert], evaluation: Evaluation,
+                 muted: dict[int, str]) -> tuple[Recorded, set[tuple[int, str]]]:
+    """One rule's part of :func:`record_swings` (inside its transaction); also the (organization,
+    day) pairs it alerted on (new or re-opened)."""
+    first_found = min((s.balance_date for s in swings), default="9999-12-31")
+    stored = alert_records.stored_alerts(conn, rule, first_found)
+    found = {s.key for s in swings}
+    gone = [key for key, alert in stored.items() if not alert.resolved and key not in found
+            and evaluation.scope.reevaluates(key[0], key[1], evaluation.evaluate_from)]
+    last = evaluation.last_evaluated
+    restated = [(s.organization_id, s.balance_date) for s in swings
+                if last is not None and s.balance_date <= last] + [k[:2] for k in gone]
+    loads = restating_loads(conn, restated, evaluation.scope.checked_load_id)
+    swings = [_label(s, evaluation, loads) for s in swings]
+    new = [s for s in swings if s.key not in stored]
+    reopened = [replace(s, reopened=True) for s in swings
+                if s.key in stored and stored[s.key].resolved]
+    changed = [s for s in swings if s.key in stored and not stored[s.key].resolved
+               and not stored[s.key].same_figures(s)]
+    resolved = _resolutions(conn, gone, stored, loads)
+    causes.record_evidence(conn, [*new, *reopened, *changed], evaluation.scope.checked_load_id)
+    inserted = alert_records.insert_alerts(conn, new, muted=muted)
+    alert_records.reopen(conn, reopened)
+    alert_records.update_figures(conn, changed)
+    alert_records.resolve(conn, resolved, {k for k in gone if stored[k].sent})
+    swings = causes.with_causes(conn, swings)
+    reopened = causes.with_causes(conn, reopened)
     late = [s for s in swings if s.is_late and s.key not in stored] + reopened
-    return Recorded(swings, inserted + len(reopened), late, resolved, len(changed))
+    days = {(s.organization_id, s.balance_date) for s in [*new, *reopened]}
+    return Recorded(swings, inserted + len(reopened), late, resolved, len(changed)), days

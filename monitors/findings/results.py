@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 SWING_RULE = "balance_swing"  # the rule name alerts are recorded under
+ANOMALY_RULE = "anomaly"  # ... and the anomaly rule's (an organization against its own history)
 NEW_DAY, LATE_DATA = "new_day", "late_data"  # balance_alerts.detected_as
 SWING_TYPE = "expect_daily_balance_swings_within_threshold"
 FX_RATE_TYPE = "expect_fx_rates_near_trailing_median"
@@ -14,6 +15,8 @@ RESENT_TYPE = "expect_no_resent_invoices"
 #: expectation type -> what its flagged rows are, in words (the console's observed value)
 FLAGGED_WORDS = {FX_RATE_TYPE: "currency-day(s) flagged", VOLUME_TYPE: "day figure(s) off band",
                  RESENT_TYPE: "day(s) with re-sent invoices"}
+ANOMALY_TYPE = "expect_daily_balance_changes_typical_of_organization"
+RULE_NAMES = {SWING_RULE: "swing", ANOMALY_RULE: "anomaly"}  # what a person reads
 REPORTED_TYPES = ("expect_column_values_to_reference_other_table",)  # shown even when passing
 
 
@@ -57,6 +60,17 @@ class OrganizationContext:
 
 
 @dataclass(frozen=True)
+class Baseline:
+    """Why the anomaly rule flagged a day: the organization's usual move on days of its kind."""
+
+    day_kind: str  # "first" (the 1st of a month) or "ordinary"
+    median_pct: float  # median relative change of those days, in percent
+    spread_pct: float  # robust standard deviation (1.4826 x MAD, else 1.2533 x MeanAD), percent
+    history_days: int  # how many such days the baseline holds
+    score: float  # |change - median| / max(spread, min_scale)
+
+
+@dataclass(frozen=True)
 class SwingAlert:
     """One organization-day whose balance moved by more than the threshold."""
 
@@ -73,11 +87,18 @@ class SwingAlert:
     causes: tuple[Cause, ...] = ()  # its day's invoices by |USD effect| (as stored; may be cut)
     invoice_count: int = 0  # its day's invoices with a balance effect (causes may list fewer)
     first_seen_at: str | None = None  # when a run recorded it (UTC, utc_now's format)
+    baseline: Baseline | None = None  # anomaly rule: the organization's usual move
+    also: tuple[str, ...] = ()  # the other rules that flagged the same day (shown as one line)
 
     @property
     def key(self) -> tuple[int, str, str]:
         """The alert's identity: it is sent at most once per (organization, day, rule)."""
         return (self.organization_id, self.balance_date, self.rule)
+
+    @property
+    def rules(self) -> tuple[str, ...]:
+        """Every rule that flagged this day: its own first."""
+        return (self.rule, *self.also)
 
     @property
     def is_late(self) -> bool:
@@ -141,6 +162,32 @@ class SwingFinding:
     threshold: float
     window_start: str | None
     min_usd: float = 0.0  # the materiality floor the check applied
+    rule: str = SWING_RULE
+    settings: tuple[tuple[str, Any], ...] = ()  # anomaly rule: its query's settings
+
+
+def merge_rules(alerts: list[SwingAlert]) -> list[SwingAlert]:
+    """One alert per (organization, day), in the order of ``alerts``: a day flagged by several
+    rules is one alert (the swing's, when there is one) naming the others in ``also``, with the
+    anomaly rule's baseline (the ops team reads one line, not two saying the same thing)."""
+    by_day: dict[tuple[int, str], list[SwingAlert]] = {}
+    for alert in alerts:
+        by_day.setdefault((alert.organization_id, alert.balance_date), []).append(alert)
+    merged, seen = [], set()
+    for alert in alerts:
+        day = (alert.organization_id, alert.balance_date)
+        if day in seen:
+            continue
+        seen.add(day)
+        group = by_day[day]
+        if len(group) == 1:
+            merged.append(alert)
+            continue
+        first = next((a for a in group if a.rule == SWING_RULE), group[0])
+        others = tuple(dict.fromkeys(a.rule for a in group if a.rule != first.rule))
+        baseline = first.baseline or next((a.baseline for a in group if a.baseline), None)
+        merged.append(replace(first, also=others, baseline=baseline))
+    return merged
 
 
 def raised_info(result: Any) -> dict[str, Any] | None:
@@ -192,6 +239,9 @@ def _observed(result: Any) -> str:
     if result.expectation_config.type == SWING_TYPE:
         count = res.get("observed_value") or 0
         return f"{count:,} swing{'' if count == 1 else 's'}"
+    if result.expectation_config.type == ANOMALY_TYPE:
+        count = res.get("observed_value") or 0
+        return f"{count:,} anomal{'y' if count == 1 else 'ies'}"
     details = res.get("details") or {}
     words = FLAGGED_WORDS.get(result.expectation_config.type)
     if words and details.get("worst"):
@@ -271,3 +321,37 @@ def health_flags(validation: Any) -> list[tuple[str, dict[str, Any]]]:
             if r.expectation_config.type in (VOLUME_TYPE, RESENT_TYPE)
             and not raised_info(r)
             for row in ((r.result or {}).get("details") or {}).get("flagged") or []]
+
+
+def anomaly_alert(a: dict[str, Any]) -> SwingAlert:
+    """One row of the anomaly expectation's result as an alert of rule ``anomaly``."""
+    return SwingAlert(
+        organization_id=a["entity_id"], balance_date=a["day"],
+        previous_balance_usd=a["previous_balance"], balance_usd=a["balance"],
+        change_usd=a["change_usd"], change_pct=a["change_pct"], rule=ANOMALY_RULE,
+        baseline=Baseline(a["day_kind"], a["median_pct"], a["spread_pct"],
+                          int(a["history_days"]), a["score"]),
+    )
+
+
+ANOMALY_SETTINGS = ("threshold", "min_scale", "min_history_days", "history_days",
+                    "history_firsts")
+
+
+def anomaly_finding(validation: Any) -> SwingFinding | None:
+    """The anomaly expectation's result in a suite's validation result, if it ran cleanly."""
+    for r in validation.results:
+        config = r.expectation_config
+        if config.type != ANOMALY_TYPE or raised_info(r):
+            continue
+        details = (r.result or {}).get("details") or {}
+        return SwingFinding(
+            total=int(details.get("anomaly_count") or 0),
+            top=tuple(anomaly_alert(a) for a in details.get("anomalies") or []),
+            threshold=float(details.get("threshold") or 0.0),
+            window_start=details.get("window_start"),
+            min_usd=float(details.get("min_abs_change_usd") or 0.0),
+            rule=ANOMALY_RULE,
+            settings=tuple((k, details.get(k)) for k in ANOMALY_SETTINGS),
+        )
+    return None

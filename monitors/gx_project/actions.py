@@ -27,7 +27,12 @@ from monitors.docs.site import (
     write_static_index,
 )
 from monitors.findings.recording import record_swings
-from monitors.findings.results import FailedExpectation, summarize_suite, swing_finding
+from monitors.findings.results import (
+    FailedExpectation,
+    anomaly_finding,
+    summarize_suite,
+    swing_finding,
+)
 from monitors.gx_project.run_ledger import current_run
 
 logger = logging.getLogger(__name__)
@@ -72,7 +77,7 @@ def _resolve(value: str) -> str | None:
 
 
 class RecordAlertsAction(ValidationAction):
-    """Record the run's swings in ``balance_alerts`` and advance the watermark.
+    """Record the run's swings and anomalies in ``balance_alerts`` and advance the watermark.
 
     Runs only inside ``balancewatch monitor`` (which knows the evaluated window); a checkpoint
     run by hand records nothing and says so in its result.
@@ -90,10 +95,13 @@ class RecordAlertsAction(ValidationAction):
             results = list(checkpoint_result.run_results.values())
             summaries = [summarize_suite(v) for v in results]
             finding = next((f for f in map(swing_finding, results) if f is not None), None)
+            anomalies = [f for f in map(anomaly_finding, results) if f is not None]
             run.critical = run.critical_so_far(summaries)
             run.finding = finding
+            run.anomaly_finding = anomalies[0] if anomalies else None
             run.recorded = record_swings(
-                run.warehouse, finding, run.evaluation, trusted=not run.critical
+                run.warehouse, finding, run.evaluation, trusted=not run.critical,
+                others=anomalies,
             )
         except Exception as exc:  # noqa: BLE001 - must not escape checkpoint.run()
             logger.warning("alerts not recorded: %s", exc)

@@ -19,6 +19,7 @@ from great_expectations.expectations.registry import get_expectation_impl
 
 import monitors.gx_project.actions  # noqa: F401  (registers the checkpoint action types)
 from balancewatch.settings import REPO_ROOT
+from monitors.checks.anomaly_expectation import ExpectDailyBalanceChangesTypicalOfOrganization
 from monitors.checks.dialect_rows_expectation import UnexpectedRowsByDialectExpectation
 from monitors.checks.fx_rate_expectation import ExpectFxRatesNearTrailingMedian
 from monitors.checks.reference_expectation import ExpectColumnValuesToReferenceOtherTable
@@ -30,6 +31,7 @@ CUSTOM_EXPECTATIONS = (
     ExpectColumnValuesToReferenceOtherTable,
     UnexpectedRowsByDialectExpectation,
     ExpectFxRatesNearTrailingMedian,
+    ExpectDailyBalanceChangesTypicalOfOrganization,
 )
 
 
@@ -88,7 +90,8 @@ def check_suite(suite: Any, expected: list[Any]) -> None:
 
 # what dbt vars set in the suites
 RULE_FIELDS = ("threshold", "min_abs_change_usd", "value_set", "band", "window_days",
-               "min_history_days", "history_days", "band_mads", "min_band")
+               "min_history_days", "history_days", "band_mads", "min_band", "min_scale",
+               "history_firsts")
 
 
 def _rule_values(expectations: list[Any]) -> dict[tuple[str, str], Any]:

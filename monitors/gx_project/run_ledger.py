@@ -35,6 +35,7 @@ class MonitorRun:
     notify_slack: bool = True
     suites: list[SuiteSummary] = field(default_factory=list)
     finding: SwingFinding | None = None
+    anomaly_finding: SwingFinding | None = None  # the anomaly rule's (None: off, or not run)
     recorded: Recorded | None = None  # what recording did (None: not reached)
     critical: list[FailedExpectation] = field(default_factory=list)
     notify_line: str | None = None

@@ -31,6 +31,7 @@ from pathlib import Path
 import yaml
 
 from balancewatch.settings import SITE_ROOT_ENV
+from monitors.checks.anomaly_query import DEFAULT_ANOMALY_RULE, AnomalyRule, anomaly_rule_from_vars
 from monitors.checks.fx_rate_query import DEFAULT_FX_RULE, FxRule, fx_rule_from_vars
 from monitors.checks.scope import SCOPE_DAYS_DDL, SCOPE_DDL, SCOPED_QUERIES
 from monitors.checks.suites import DEFAULT_STATUSES, suite_definitions
@@ -110,9 +111,10 @@ data_docs_sites:
 
 
 def dbt_rule_vars(project_root: Path
-                  ) -> tuple[float, tuple[str, ...], float, FxRule, VolumeRule]:
-    """Swing threshold, invoice statuses, the swing floor in USD, the FX-rate and volume rules from
-    ``dbt/dbt_project.yml`` vars (one source; :func:`suite_definitions` takes them in order)."""
+                  ) -> tuple[float, tuple[str, ...], float, FxRule, VolumeRule, AnomalyRule]:
+    """Swing threshold, invoice statuses, the swing floor in USD, the FX-rate and volume rules
+    and the anomaly rule from ``dbt/dbt_project.yml`` vars (one source; :func:`suite_definitions`
+    takes them in order)."""
     path = project_root / "dbt" / "dbt_project.yml"
     variables = {}
     if path.is_file():
@@ -120,7 +122,8 @@ def dbt_rule_vars(project_root: Path
     threshold = float(variables.get("balance_swing_threshold", 0.5))
     statuses = tuple(variables.get("invoice_statuses") or DEFAULT_STATUSES)
     return (threshold, statuses, float(variables.get("balance_swing_min_usd", 0.0)),
-            fx_rule_from_vars(variables), volume_rule_from_vars(variables))
+            fx_rule_from_vars(variables), volume_rule_from_vars(variables),
+            anomaly_rule_from_vars(variables))
 
 
 def _stable_id(*parts: str) -> str:
@@ -141,7 +144,8 @@ def _scratch_warehouse(folder: Path) -> Path:
 
 
 def _create(root: Path, threshold: float, statuses: tuple[str, ...], min_usd: float = 0.0,
-            fx: FxRule = DEFAULT_FX_RULE, volume: VolumeRule = DEFAULT_VOLUME_RULE
+            fx: FxRule = DEFAULT_FX_RULE, volume: VolumeRule = DEFAULT_VOLUME_RULE,
+            anomaly: AnomalyRule = DEFAULT_ANOMALY_RULE
             ) -> dict[str, str]:
     """Create every GX object under ``root/gx``; returns {random id: stable id}."""
     import great_expectations as gx
@@ -157,7 +161,7 @@ def _create(root: Path, threshold: float, statuses: tuple[str, ...], min_usd: fl
         NEW_ROWS_DATASOURCE, connection_string=CONNECTION_STRING, create_temp_table=True
     )
     ids[str(new_rows_source.id)] = _stable_id("datasource", NEW_ROWS_DATASOURCE)
-    definitions = suite_definitions(threshold, statuses, min_usd, fx, volume)
+    definitions = suite_definitions(threshold, statuses, min_usd, fx, volume, anomaly)
     validations = {}
     for table, expectations in definitions.items():
         suite = context.suites.add(gx.ExpectationSuite(name=table))
@@ -232,7 +236,8 @@ def _committed_files(gx_dir: Path) -> dict[str, Path]:
 
 
 def build(root: Path, threshold: float, statuses: tuple[str, ...], min_usd: float = 0.0,
-          fx: FxRule = DEFAULT_FX_RULE, volume: VolumeRule = DEFAULT_VOLUME_RULE) -> None:
+          fx: FxRule = DEFAULT_FX_RULE, volume: VolumeRule = DEFAULT_VOLUME_RULE,
+          anomaly: AnomalyRule = DEFAULT_ANOMALY_RULE) -> None:
     """Build the committed part of a GX context into ``root/gx`` (which must not exist)."""
     with tempfile.TemporaryDirectory(prefix="bw-gx-scratch-") as scratch:
         scratch_env = {URL_ENV: f"sqlite:///{_scratch_warehouse(Path(scratch))}",
@@ -240,7 +245,7 @@ def build(root: Path, threshold: float, statuses: tuple[str, ...], min_usd: floa
         saved = {name: os.environ.get(name) for name in scratch_env}
         os.environ.update(scratch_env)
         try:
-            ids = _create(root, threshold, statuses, min_usd, fx, volume)
+            ids = _create(root, threshold, statuses, min_usd, fx, volume, anomaly)
         finally:
             for name, value in saved.items():
                 if value is None:
