@@ -133,7 +133,7 @@ def test_new_days_only_catch_up_and_no_duplicate_alerts(tmp_path, project):
     assert alerts(wh, "anomaly") == [(101, day(35), "anomaly", "warning", "pending")]
     assert "BALANCE SWINGS: 1 day(s) moved more than 50%" in out
     assert "1 new alert(s) recorded" in out
-    assert "  stg_invoices         passed  20/20 met" in out
+    assert "  stg_invoices         passed  22/22 met" in out
     assert "fact_daily_balance   passed  10/12 met  (0 critical, 2 warning, 0 info failed)" in out
     assert watermark(wh) == day(40)
 

@@ -60,7 +60,7 @@ def test_verbose_prints_dbt_and_gx_detail(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
     assert "START sql" in done.stdout  # dbt's line per node
     assert "checkpoint staging: 2 suite(s)" in done.stdout
-    assert "  stg_invoices         passed  20/20 met" in done.stdout
+    assert "  stg_invoices         passed  22/22 met" in done.stdout
     assert len(done.stdout.splitlines()) > 100
 
 
