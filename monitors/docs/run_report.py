@@ -182,6 +182,12 @@ def _charts_note(report: RunReport) -> str:
             "chart.</p>")
 
 
+def _what(swings: Sequence[SwingAlert], words: str) -> str:
+    """``Balance swings``, or ``Balance swings and anomalies`` when the anomaly rule flagged one
+    of ``swings`` (a day both rules flagged is one entry)."""
+    return words + (" and anomalies" if any(is_anomaly(s) for s in swings) else "")
+
+
 def _group(report: RunReport, title: str, anchor: str, swings: Sequence[SwingAlert]) -> str:
     body = "".join(_swing(report, s) for s in swings) or "<p>None.</p>"
     return f'<h2 id="{anchor}">{_e(title)} ({len(swings)})</h2>{body}'
@@ -208,7 +214,7 @@ def render_report(report: RunReport) -> str:
 <h1>{_e(report.heading)}</h1>
 <p class="meta">Warehouse {_e(report.warehouse)} · as of {_e(report.as_of or 'n/a')} ·
 {_e(report.window)} · run {_e(report.run_time)}</p>
-<p><a href="#new-days">{len(report.swings)} swing(s) on new days</a> ·
+<p><a href="#new-days">{len(report.swings)} {"alerted day(s)" if any(is_anomaly(s) for s in report.swings) else "swing(s)"} on new days</a> ·
 <a href="#late-data">{len(report.late)} found in late data</a> ·
 <a href="#resolved">{len(report.resolved)} alert(s) resolved</a> ·
 <a href="#checks">{_critical_count(report)} critical check(s) failed</a></p>
@@ -217,7 +223,8 @@ def render_report(report: RunReport) -> str:
 {'<ul>' + ''.join(f'<li>{_e(line)}</li>' for line in report.health) + '</ul>'
  if report.health else '<p>Fresh: no data-health alert.</p>'}
 {_critical(report)}
-{_group(report, "Balance swings on new days", "new-days", report.swings)}
+{_group(report, _what(report.swings, "Balance swings") + " on new days", "new-days",
+        report.swings)}
 {_group(report, "Swings found in late data", "late-data", report.late)}
 <h2 id="resolved">Alerts resolved ({len(report.resolved)})</h2>
 {f'<div class="fit"><table><tr><th>organization</th><th>day</th><th>why</th></tr>{resolved}'
