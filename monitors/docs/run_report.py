@@ -188,6 +188,10 @@ def _what(swings: Sequence[SwingAlert], words: str) -> str:
     return words + (" and anomalies" if any(is_anomaly(s) for s in swings) else "")
 
 
+def _days_word(swings: Sequence[SwingAlert]) -> str:
+    return "alerted day(s)" if any(is_anomaly(s) for s in swings) else "swing(s)"
+
+
 def _group(report: RunReport, title: str, anchor: str, swings: Sequence[SwingAlert]) -> str:
     body = "".join(_swing(report, s) for s in swings) or "<p>None.</p>"
     return f'<h2 id="{anchor}">{_e(title)} ({len(swings)})</h2>{body}'
@@ -214,7 +218,7 @@ def render_report(report: RunReport) -> str:
 <h1>{_e(report.heading)}</h1>
 <p class="meta">Warehouse {_e(report.warehouse)} · as of {_e(report.as_of or 'n/a')} ·
 {_e(report.window)} · run {_e(report.run_time)}</p>
-<p><a href="#new-days">{len(report.swings)} {"alerted day(s)" if any(is_anomaly(s) for s in report.swings) else "swing(s)"} on new days</a> ·
+<p><a href="#new-days">{len(report.swings)} {_days_word(report.swings)} on new days</a> ·
 <a href="#late-data">{len(report.late)} found in late data</a> ·
 <a href="#resolved">{len(report.resolved)} alert(s) resolved</a> ·
 <a href="#checks">{_critical_count(report)} critical check(s) failed</a></p>
