@@ -267,7 +267,7 @@ def _write_report(ledger: MonitorRun, report: MonitorReport, run_name: str, run_
                   say: Any, closing: str) -> None:
     """This run's report page in the warehouse's Data Docs site, and the index again."""
     from monitors.docs.run_report import RunReport, publish
-    from monitors.findings.results import merge_rules
+    from monitors.findings.anomaly_results import merge_rules
 
     window = ledger.window
     base = RunReport(

@@ -210,7 +210,8 @@ def test_the_history_comes_from_the_whole_table_not_the_checked_rows(context, tm
 
 def test_a_day_both_rules_flag_reads_as_one_alert_naming_both() -> None:
     from monitors.alerts.digest import anomaly_why, rules_label
-    from monitors.findings.results import Baseline, SwingAlert, merge_rules
+    from monitors.findings.anomaly_results import merge_rules
+    from monitors.findings.results import Baseline, SwingAlert
 
     swing = SwingAlert(1, "2024-04-20", 10_000.0, 2_000.0, -8_000.0, -80.0)
     anomaly = SwingAlert(1, "2024-04-20", 10_000.0, 2_000.0, -8_000.0, -80.0, rule="anomaly",

@@ -11,6 +11,7 @@ from monitors.alerts.digest import (
     restated_by,
     rules_label,
 )
+from monitors.findings.anomaly_results import merge_rules
 from monitors.findings.results import (
     ANOMALY_TYPE,
     SWING_RULE,
@@ -19,7 +20,6 @@ from monitors.findings.results import (
     Resolution,
     SuiteSummary,
     SwingAlert,
-    merge_rules,
 )
 from monitors.findings.watermark import Window
 

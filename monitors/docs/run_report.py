@@ -150,8 +150,7 @@ def _swing(report: RunReport, swing: SwingAlert) -> str:
             swing.load_id is not None else " · late data" if swing.is_late else "")
     reopened = " · re-opened" if swing.reopened else ""
     rules = f" · {rules_label(swing)}" if is_anomaly(swing) else ""
-    why = anomaly_why(swing)
-    why = f'<p class="meta">Why an anomaly: {_e(why)}.</p>' if why else ""
+    why = f'<p class="meta">Why an anomaly: {_e(w)}.</p>' if (w := anomaly_why(swing)) else ""
     chart = report.charts.get(key)
     return (
         f'<div class="swing" id="org-{swing.organization_id}-{swing.balance_date}">'
@@ -183,13 +182,8 @@ def _charts_note(report: RunReport) -> str:
 
 
 def _what(swings: Sequence[SwingAlert], words: str) -> str:
-    """``Balance swings``, or ``Balance swings and anomalies`` when the anomaly rule flagged one
-    of ``swings`` (a day both rules flagged is one entry)."""
+    """``words`` and `` and anomalies`` when the anomaly rule flagged one of ``swings``."""
     return words + (" and anomalies" if any(is_anomaly(s) for s in swings) else "")
-
-
-def _days_word(swings: Sequence[SwingAlert]) -> str:
-    return "alerted day(s)" if any(is_anomaly(s) for s in swings) else "swing(s)"
 
 
 def _group(report: RunReport, title: str, anchor: str, swings: Sequence[SwingAlert]) -> str:
@@ -218,7 +212,7 @@ def render_report(report: RunReport) -> str:
 <h1>{_e(report.heading)}</h1>
 <p class="meta">Warehouse {_e(report.warehouse)} · as of {_e(report.as_of or 'n/a')} ·
 {_e(report.window)} · run {_e(report.run_time)}</p>
-<p><a href="#new-days">{len(report.swings)} {_days_word(report.swings)} on new days</a> ·
+<p><a href="#new-days">{len(report.swings)} {_what(report.swings, "swing(s)")} on new days</a> ·
 <a href="#late-data">{len(report.late)} found in late data</a> ·
 <a href="#resolved">{len(report.resolved)} alert(s) resolved</a> ·
 <a href="#checks">{_critical_count(report)} critical check(s) failed</a></p>

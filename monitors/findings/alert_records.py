@@ -100,10 +100,8 @@ def _baseline(swing: SwingAlert) -> tuple:
 
 def _read_baseline(values: tuple) -> Baseline | None:
     """The stored baseline columns as a :class:`Baseline` (None for a swing)."""
-    if values[0] is None:
-        return None
-    return Baseline(values[0], float(values[1]), float(values[2]), int(values[3]),
-                    float(values[4]))
+    kind, median, spread, days, score = values
+    return None if kind is None else Baseline(kind, median, spread, int(days), score)
 
 
 def ensure_table(conn: Connection) -> None:
