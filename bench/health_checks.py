@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from balancewatch.settings import REPO_ROOT
 from balancewatch.warehouse import parse
 from monitors.checks.fx_rate_query import fx_rate_query
-from monitors.checks.resent_expectation import RESENT_QUERY
+from monitors.checks.resent_query import RESENT_QUERY
 from monitors.checks.scope import SCOPED_QUERIES
 from monitors.checks.volume_expectation import METRIC_DEFAULTS, TableDailyInvoiceVolume
 from monitors.findings.freshness import observe, read_rules, run_date

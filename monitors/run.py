@@ -1,10 +1,10 @@
-"""The monitor stage: run the GX checkpoints on the warehouse, record and print balance alerts.
+"""The monitor stage: run the GX checkpoints on the warehouse, record and print alerts.
 
-``monitor(warehouse)`` runs checkpoint ``staging`` (stg_invoices, stg_organizations) and checkpoint
-``balance`` (fact_daily_balance, including the swing expectation on the days after the watermark
-and on the days late data restated), whose actions record swings and resolutions in
-``balance_alerts``, advance the watermark and send the Slack digest; it prints one line per suite
-and the alert block (new days, late data, resolved), and returns the exit status of CONTRACT.md §3:
+``monitor(warehouse)`` runs checkpoint ``staging`` (stg_invoices, stg_organizations: the days its
+volume and re-sent checks flag are recorded before the digest goes) and ``balance``
+(fact_daily_balance: the swing and anomaly rules on new and restated days), whose actions record
+alerts, advance the watermark and send the Slack digest; it prints the suites and the alert
+block, and returns the exit status of CONTRACT.md §3:
 
 * 0 -- ran; warnings and alerts allowed;
 * 1 -- a critical expectation failed: alerts are not recorded and the watermark does not move
@@ -31,6 +31,7 @@ from monitors.alerts.digest import Digest
 from monitors.alerts.health import check_health
 from monitors.checks.scope import Scope, mark_passed, plan_scope, write_scope
 from monitors.docs.run_report import RUNS_DIR
+from monitors.findings.check_health import record_health
 from monitors.findings.freshness import BadSetting, read_rules, run_date
 from monitors.findings.preflight import BadInput, check_since, inspect_warehouse
 from monitors.findings.recording import Evaluation
@@ -65,7 +66,7 @@ class MonitorReport:
     docs_index: Path | None = None
     digest: Digest | None = None
     message: str = ""
-    health: list[str] = field(default_factory=list)  # data-health lines (freshness)
+    health: list[str] = field(default_factory=list)  # data-health lines
 
 
 def run_monitor(
@@ -83,10 +84,9 @@ def run_monitor(
     context: Any = None,
     today: str | None = None,
 ) -> MonitorReport:
-    """Run both checkpoints and record alerts; see the module docstring for exit statuses.
-    Not ``verbose``: the per-suite and set-up lines go to the run's log only. ``context``: the
-    GX context of ``project_root``, opened already (else it is opened here). ``today``: the
-    run's date for the freshness check (default ``$BALANCEWATCH_TODAY``, else the clock)."""
+    """Run both checkpoints and record alerts (exit statuses: the module docstring). Not
+    ``verbose``: per-suite and set-up lines go to the run's log only. ``context``: the GX context
+    of ``project_root``, if open. ``today``: the run's date (``$BALANCEWATCH_TODAY``, the clock)."""
     out = out or sys.stdout
 
     def say(line: str = "") -> None:
@@ -113,8 +113,7 @@ def run_monitor(
         say(f"monitor: {exc}")
         return MonitorReport(BAD_INPUT, message=str(exc))
 
-    window = None
-    evaluate_from = NOTHING_TO_EVALUATE
+    window, evaluate_from = None, NOTHING_TO_EVALUATE
     if as_of is not None:
         window = evaluation_window(last, as_of, since=since, first_run_days=first_run_days)
         # new days, and every restated day from the first day the monitor ever evaluated on
@@ -196,8 +195,7 @@ def run_monitor(
                 ledger.suites.append(summarize_suite(validation))
                 for line in suite_lines(ledger.suites[-1]):
                     detail(line)
-            # before the balance checkpoint sends the digest, which then carries them
-            _record_check_health(warehouse, result.run_results.values(), day, report, say)
+            report.health += record_health(warehouse, result.run_results.values(), day, say)
     if not verbose:
         for line in checks_summary(ledger.suites):
             say(line)
@@ -210,23 +208,6 @@ def run_monitor(
             report.exit_code = health.exit_code
             say(f"monitor: stale data and freshness_severity is critical (exit {health.exit_code})")
     return report
-
-
-def _record_check_health(warehouse: Warehouse, validations: Any, day: Any,
-                         report: MonitorReport, say: Any) -> None:
-    """Record the days the volume and re-sent-invoice checks flagged; say them."""
-    from monitors.findings import check_health
-    from monitors.findings.results import health_flags
-
-    found = [check_health.as_alert(kind, row) for v in validations
-             for kind, row in health_flags(v)]
-    if not found:
-        return
-    with warehouse.connection() as conn:
-        new, known = check_health.record(conn, found, day.isoformat())
-    for line in check_health.lines(new, known):
-        say(line)
-        report.health.append(line)
 
 
 def _plan_scope(warehouse: Warehouse, as_of: str | None, first_day: str | None,
@@ -286,7 +267,7 @@ def _write_report(ledger: MonitorRun, report: MonitorReport, run_name: str, run_
                   say: Any, closing: str) -> None:
     """This run's report page in the warehouse's Data Docs site, and the index again."""
     from monitors.docs.run_report import RunReport, publish
-    from monitors.findings.results import merge_rules
+    from monitors.findings.anomaly_results import merge_rules
 
     window = ledger.window
     base = RunReport(

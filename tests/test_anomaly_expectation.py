@@ -206,3 +206,23 @@ def test_the_history_comes_from_the_whole_table_not_the_checked_rows(context, tm
     result = batch.get_batch().validate(ExpectDailyBalanceChangesTypicalOfOrganization(
         window_start="2024-04-15"))
     assert [a["day"] for a in result.result["details"]["anomalies"]] == ["2024-04-15"]
+
+
+def test_a_day_both_rules_flag_reads_as_one_alert_naming_both() -> None:
+    from monitors.alerts.digest import anomaly_why, rules_label
+    from monitors.findings.anomaly_results import merge_rules
+    from monitors.findings.results import Baseline, SwingAlert
+
+    swing = SwingAlert(1, "2024-04-20", 10_000.0, 2_000.0, -8_000.0, -80.0)
+    anomaly = SwingAlert(1, "2024-04-20", 10_000.0, 2_000.0, -8_000.0, -80.0, rule="anomaly",
+                         baseline=Baseline("ordinary", 0.0, 1.2, 87, 16.0))
+    other = SwingAlert(2, "2024-04-20", 100.0, 65.0, -35.0, -35.0, rule="anomaly",
+                       baseline=Baseline("first", 60.0, 2.0, 9, 47.5))
+    merged = merge_rules([anomaly, other, swing])
+    assert [(m.organization_id, m.rules) for m in merged] == [
+        (1, ("balance_swing", "anomaly")), (2, ("anomaly",))]
+    assert rules_label(merged[0]) == "swing + anomaly"
+    assert anomaly_why(merged[0]) == ("-80.0% where this organization usually moves +0.0% ±1.2% "
+                                      "on ordinary days (87 days; 16.0 spreads off)")
+    assert anomaly_why(merged[1]).endswith("on the 1st of a month (9 days; 47.5 spreads off)")
+    assert anomaly_why(swing) is None

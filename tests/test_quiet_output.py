@@ -25,10 +25,13 @@ def test_a_default_run_on_the_sample_prints_under_25_lines_and_logs_the_rest(
     out = done.stdout
     assert "invoices: 23,689 rows read, 23,689 inserted" in out  # what was loaded
     assert "dbt build: 52 node(s): 46 tests passed, 6 built" in out  # built
-    assert "checks passed: 3 suite(s), 43/44 expectations met" in out  # evaluated
+    assert "checks passed: 3 suite(s), 43/45 expectations met" in out  # evaluated (the swing
+    # and anomaly expectations fail as warnings: alerts)
     assert "BALANCE SWINGS: 31 day(s) moved more than 50%" in out  # found
     assert "... and 26 more (all in the report and `balancewatch alerts list`)" in out
-    assert ("slack: not configured, nothing sent; 31 alert(s) in balance_alerts were never sent "
+    assert "BALANCE ANOMALIES: 21 day(s)" in out and "5 not swings; largest: org " in out
+    # 31 swings and 5 anomalies that are not swings: 36 days
+    assert ("slack: not configured, nothing sent; 36 alert(s) in balance_alerts were never sent "
             "(`balancewatch alerts list --status pending`)") in out  # sent
     report = re.search(r"report (\S+\.html)", out)
     assert report and Path(report.group(1)).is_file()  # where the report is

@@ -24,6 +24,7 @@ from tests.test_docs_assets import EXTERNAL, Chromium
 
 LARGEST_PLANTED = "-8868877026281107500"  # data/sample/PLANTED.md: +300% from one EUR payment
 PLANTED_INVOICE = "-5506689813387812186"  # ... paid EUR 281,899.30 = $307,256.53
+SAMPLE_DAYS_ALERTED = 36  # first run on the sample: 31 swings + 5 anomalies that are not swings
 CHART_PROBE = """(() => {
   const charts = [...document.querySelectorAll('.chart svg')];
   const sizes = charts.map(svg => svg.getBoundingClientRect()).map(r => r.width * r.height);
@@ -87,8 +88,11 @@ def test_the_report_shows_each_swing_with_its_cause_and_chart(sample) -> None:
     first_cause = swing.split('<table class="causes">')[1].split("</tr>")[1]  # row after header
     assert PLANTED_INVOICE in first_cause and "$307,256.53" in first_cause and "EUR" in first_cause
     assert "<svg" in swing and "+300.0%" in swing  # its chart, with the move labelled
-    assert text.count('class="swing"') == report.swing_total == 31
-    assert "Balance swings on new days (31)" in text and "Alerts resolved (0)" in text
+    # 31 swings (16 of them anomalies too, one entry each) and 5 anomalies that are not swings
+    assert report.swing_total == 31 and len(report.anomalies) == 21
+    assert text.count('class="swing"') == SAMPLE_DAYS_ALERTED == 36
+    assert "Balance swings and anomalies on new days (36)" in text
+    assert "Alerts resolved (0)" in text
     index = (page.parent.parent / "index.html").read_text()
     assert f'href="runs/{page.name}"' in index
     for link in text.split('href="../')[1:]:  # the run's GX validation pages exist
@@ -108,7 +112,7 @@ def test_the_report_opens_offline_with_its_charts_visible(sample, tmp_path: Path
         browser.close()
     assert requested and all(u.startswith(("file://", "data:")) for u in requested), requested
     assert failed == [] and probe["images"] == 0  # no broken image
-    assert probe["charts"] == 31 and probe["visible"] == 31
+    assert probe["charts"] == SAMPLE_DAYS_ALERTED and probe["visible"] == SAMPLE_DAYS_ALERTED
     assert f"org {LARGEST_PLANTED} · 2024-04-20" in probe["text"]
 
 
@@ -150,7 +154,7 @@ def test_the_report_fits_an_800_px_window(sample, tmp_path: Path) -> None:
                                         width=800)
     finally:
         browser.close()
-    assert failed == [] and probe["view"] == 800 and probe["tables"] == 31
+    assert failed == [] and probe["view"] == 800 and probe["tables"] == SAMPLE_DAYS_ALERTED
     assert probe["page"] <= probe["view"], probe  # no sideways scrolling of the page
     assert probe["wide"] == [], probe  # nothing (a cause table, a chart) sticks out of it
 
@@ -158,11 +162,14 @@ def test_the_report_fits_an_800_px_window(sample, tmp_path: Path) -> None:
 def test_a_run_with_more_swings_than_charts_says_which_are_charted(every_day) -> None:
     warehouse, report = every_day
     with closing(sqlite3.connect(warehouse.path)) as db:
-        recorded = db.execute("select count(*) from balance_alerts").fetchone()[0]
+        recorded = db.execute("select count(*) from (select distinct organization_id, "
+                              "balance_date from balance_alerts)").fetchone()[0]  # a day once
         largest = {f"org-{o}-{d}" for o, d in db.execute(
-            "select organization_id, balance_date from balance_alerts "
-            "order by abs(change_usd) desc limit 50")}
-    assert recorded == report.swing_total > 50
+            "select organization_id, balance_date from balance_alerts group by 1, 2 "
+            "order by max(abs(change_usd)) desc limit 50")}
+        swings = db.execute("select count(*) from balance_alerts "
+                            "where rule = 'balance_swing'").fetchone()[0]
+    assert swings == report.swing_total > 50 and recorded > swings
     assert (f"Charts for the 50 largest swings (of {recorded:,}); the rest are listed without a "
             "chart." in _page_text(Path(report.docs_index)))
     text = Path(report.docs_index).read_text()

@@ -73,6 +73,20 @@ def delivery_states(warehouse: Warehouse) -> dict[str, int]:
     return dict(rows)
 
 
+def alert_days(warehouse: Warehouse) -> tuple[int, int, int]:
+    """Days with a swing alert, days with an anomaly alert only, and days with any alert."""
+    conn = warehouse.connect()
+    try:
+        rules = {}
+        for org, day, rule in conn.execute(
+                "select organization_id, balance_date, rule from balance_alerts").fetchall():
+            rules.setdefault((org, day), set()).add(rule)
+    finally:
+        conn.close()
+    swings = sum(1 for r in rules.values() if "balance_swing" in r)
+    return swings, len(rules) - swings, len(rules)
+
+
 def test_one_digest_for_the_planted_swings_then_nothing(
     warehouse: Warehouse, project: Path, slack: FakeSlack
 ) -> None:
@@ -80,8 +94,10 @@ def test_one_digest_for_the_planted_swings_then_nothing(
     assert status == 0
     assert len(slack.posted) == 1
     digest = slack.posted[0]
-    alerts = sum(delivery_states(warehouse).values())
-    assert digest["text"].startswith(f"balancewatch: {alerts} balance swing(s)")
+    rows = sum(delivery_states(warehouse).values())  # a row per (organization, day, rule)
+    swings, anomalies, alerts = alert_days(warehouse)  # ... a digest line per day
+    assert digest["text"].startswith(f"balancewatch: {swings} balance swing(s), "
+                                     f"{anomalies} balance anomaly(ies)")
     swings = next(
         b for b in digest["blocks"] if "Balance swings" in b.get("text", {}).get("text", "")
     )
@@ -91,7 +107,7 @@ def test_one_digest_for_the_planted_swings_then_nothing(
         .startswith(f"1. *org {LARGEST_PLANTED}* · 2024-04-20")
     )
     assert f"slack (web api): sent 1 digest with {alerts} alert(s)" in out
-    assert delivery_states(warehouse) == {"sent": alerts}
+    assert delivery_states(warehouse) == {"sent": rows}
     requests = len(slack.requests)  # the digest, and the uploads of its charts
 
     status, out = monitor(warehouse, project)

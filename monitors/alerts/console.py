@@ -11,6 +11,7 @@ from monitors.alerts.digest import (
     restated_by,
     rules_label,
 )
+from monitors.findings.anomaly_results import merge_rules
 from monitors.findings.results import (
     ANOMALY_TYPE,
     SWING_RULE,
@@ -19,7 +20,6 @@ from monitors.findings.results import (
     Resolution,
     SuiteSummary,
     SwingAlert,
-    merge_rules,
 )
 from monitors.findings.watermark import Window
 
@@ -63,6 +63,9 @@ def checks_summary(suites: list[SuiteSummary]) -> list[str]:
     return lines + [_failure_line(f) for f in _by_severity(shown)]
 
 
+VERBOSE_TOP = 10  # `--verbose` lists this many rows a group; a quiet run fewer, without whys
+
+
 def _swing_rows(swings: list[SwingAlert], top: int, *, late: bool = False) -> list[str]:
     ranked = merge_rules(sorted(swings, key=lambda s: (-abs(s.change_usd), s.balance_date,
                                                        s.organization_id, s.rule != SWING_RULE)))
@@ -85,7 +88,7 @@ def _swing_rows(swings: list[SwingAlert], top: int, *, late: bool = False) -> li
             line += f"  [{rules_label(s)}]"
         lines.append(line)
         why = anomaly_why(s)
-        if why:
+        if why and (top >= VERBOSE_TOP or s.rule != SWING_RULE):
             lines.append(f"  {'':>21}  why: {why}")
         if s.causes:
             lines.append(f"  {'':>21}  cause: {cause_line(s)}")
@@ -121,14 +124,19 @@ def alert_block(
     lines = [head, *_swing_rows([*swings, *also], top)]
     if anomalies is not None and window.days:
         alone = [a for a in anomalies if (a.organization_id, a.balance_date) not in swing_days]
+        largest = merge_rules(sorted(alone, key=lambda a: -abs(a.change_usd)))[:1]
         lines.append(
             f"BALANCE ANOMALIES: {len(anomalies)} day(s) far from their organization's own "
             f"history (score > {anomaly_threshold:g}"
             + (f", at least {format_usd(min_usd)}" if min_usd else "")
             + f"); {len(also)} of them swings too (shown above), {len(alone)} not swings"
-            + (":" if alone else "")
+            + (":" if alone and top >= VERBOSE_TOP else "")
+            # a quiet run: the largest of them, and why, on the same line (all in the report)
+            + "".join(f"; largest: org {a.organization_id} on {a.balance_date}: {anomaly_why(a)}"
+                      for a in largest if top < VERBOSE_TOP)
         )
-        lines += _swing_rows(alone, top)
+        if top >= VERBOSE_TOP:
+            lines += _swing_rows(alone, top)
     if late:
         merged = merge_rules(list(late))
         what = ("swing(s) or anomaly(ies)" if any(is_anomaly(s) for s in merged)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from monitors.findings.anomaly_results import merge_rules
 from monitors.findings.freshness import HealthAlert
 from monitors.findings.results import (
     ANOMALY_RULE,
@@ -11,7 +12,6 @@ from monitors.findings.results import (
     SWING_RULE,
     Resolution,
     SwingAlert,
-    merge_rules,
 )
 
 

@@ -34,10 +34,11 @@ from monitors.findings.alert_records import (
     pending_resolutions,
     pending_swings,
 )
+from monitors.findings.anomaly_results import merge_rules
 from monitors.findings.causes import balance_series, with_causes
 from monitors.findings.digests import mark_in_flight
 from monitors.findings.operations import digest_footer
-from monitors.findings.results import Resolution, merge_rules
+from monitors.findings.results import Resolution
 
 MAX_CHARTS = 5  # charts of the largest swings uploaded into a digest's thread
 BACKLOG_DAYS_ENV = "BALANCEWATCH_BACKLOG_DAYS"

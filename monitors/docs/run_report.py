@@ -150,8 +150,7 @@ def _swing(report: RunReport, swing: SwingAlert) -> str:
             swing.load_id is not None else " · late data" if swing.is_late else "")
     reopened = " · re-opened" if swing.reopened else ""
     rules = f" · {rules_label(swing)}" if is_anomaly(swing) else ""
-    why = anomaly_why(swing)
-    why = f'<p class="meta">Why an anomaly: {_e(why)}.</p>' if why else ""
+    why = f'<p class="meta">Why an anomaly: {_e(w)}.</p>' if (w := anomaly_why(swing)) else ""
     chart = report.charts.get(key)
     return (
         f'<div class="swing" id="org-{swing.organization_id}-{swing.balance_date}">'
@@ -182,6 +181,11 @@ def _charts_note(report: RunReport) -> str:
             "chart.</p>")
 
 
+def _what(swings: Sequence[SwingAlert], words: str) -> str:
+    """``words`` and `` and anomalies`` when the anomaly rule flagged one of ``swings``."""
+    return words + (" and anomalies" if any(is_anomaly(s) for s in swings) else "")
+
+
 def _group(report: RunReport, title: str, anchor: str, swings: Sequence[SwingAlert]) -> str:
     body = "".join(_swing(report, s) for s in swings) or "<p>None.</p>"
     return f'<h2 id="{anchor}">{_e(title)} ({len(swings)})</h2>{body}'
@@ -208,7 +212,7 @@ def render_report(report: RunReport) -> str:
 <h1>{_e(report.heading)}</h1>
 <p class="meta">Warehouse {_e(report.warehouse)} · as of {_e(report.as_of or 'n/a')} ·
 {_e(report.window)} · run {_e(report.run_time)}</p>
-<p><a href="#new-days">{len(report.swings)} swing(s) on new days</a> ·
+<p><a href="#new-days">{len(report.swings)} {_what(report.swings, "swing(s)")} on new days</a> ·
 <a href="#late-data">{len(report.late)} found in late data</a> ·
 <a href="#resolved">{len(report.resolved)} alert(s) resolved</a> ·
 <a href="#checks">{_critical_count(report)} critical check(s) failed</a></p>
@@ -217,7 +221,8 @@ def render_report(report: RunReport) -> str:
 {'<ul>' + ''.join(f'<li>{_e(line)}</li>' for line in report.health) + '</ul>'
  if report.health else '<p>Fresh: no data-health alert.</p>'}
 {_critical(report)}
-{_group(report, "Balance swings on new days", "new-days", report.swings)}
+{_group(report, _what(report.swings, "Balance swings") + " on new days", "new-days",
+        report.swings)}
 {_group(report, "Swings found in late data", "late-data", report.late)}
 <h2 id="resolved">Alerts resolved ({len(report.resolved)})</h2>
 {f'<div class="fit"><table><tr><th>organization</th><th>day</th><th>why</th></tr>{resolved}'

@@ -100,10 +100,8 @@ def _baseline(swing: SwingAlert) -> tuple:
 
 def _read_baseline(values: tuple) -> Baseline | None:
     """The stored baseline columns as a :class:`Baseline` (None for a swing)."""
-    if values[0] is None:
-        return None
-    return Baseline(values[0], float(values[1]), float(values[2]), int(values[3]),
-                    float(values[4]))
+    kind, median, spread, days, score = values
+    return None if kind is None else Baseline(kind, median, spread, int(days), score)
 
 
 def ensure_table(conn: Connection) -> None:
@@ -219,14 +217,16 @@ def pending_swings(conn: Connection) -> list[SwingAlert]:
 
 def mute_pending(conn: Connection, organization_id: int, reason: str) -> int:
     """Mark the organization's pending alerts (open, recorded, not sent yet) muted with ``reason``:
-    no digest sends them (:func:`pending_swings`). Returns how many."""
+    no digest sends them (:func:`pending_swings`). Returns how many, a day both rules flagged
+    counted once."""
     if "balance_alerts" not in conn.table_names():
         return 0
     unsent = f"delivery_status = '{PENDING}' and resolved_at is null and muted_reason is null"
     keys = conn.execute("select organization_id, balance_date, rule from balance_alerts "
                         f"where organization_id = ? and {unsent}", (organization_id,)).fetchall()
-    return state_sql.update(conn, ALERTS, {"muted_reason": "?"},
-                            [(reason, *key) for key in keys], where=unsent)
+    state_sql.update(conn, ALERTS, {"muted_reason": "?"}, [(reason, *key) for key in keys],
+                     where=unsent)
+    return len({(key[0], key[1]) for key in keys})
 
 
 def count_unsent(conn: Connection) -> int:

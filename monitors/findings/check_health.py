@@ -9,15 +9,17 @@ completed later by late data is not re-judged).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import date
 from typing import Any
 
 from balancewatch import state_sql
 from balancewatch.clock import utc_now
-from balancewatch.warehouse import Connection
-from monitors.checks.resent_expectation import describe_resent
+from balancewatch.warehouse import Connection, Warehouse
+from monitors.checks.resent_query import describe_resent
 from monitors.checks.volume_rule import describe
 from monitors.findings.freshness import HEALTH, PENDING, HealthAlert, ensure_table
-from monitors.findings.results import RESENT_TYPE, VOLUME_TYPE
+from monitors.findings.results import RESENT_TYPE, VOLUME_TYPE, health_flags
 
 VOLUME, RESENT = "volume", "resent_invoices"
 SEVERITY = "warning"
@@ -59,3 +61,18 @@ def lines(new: list[HealthAlert], known: list[HealthAlert]) -> list[str]:
     """One console line per flagged day figure, new or recorded by an earlier run."""
     return ([f"DATA HEALTH: {a.message} [warning; new alert]" for a in new]
             + [f"DATA HEALTH: {a.message} [warning; already recorded]" for a in known])
+
+
+def record_health(warehouse: Warehouse, validations: Any, run_date: date,
+                  say: Callable[[str], None]) -> list[str]:
+    """Record the days a checkpoint's volume and re-sent-invoice checks flagged (the staging
+    checkpoint's: before the balance checkpoint sends the digest, which then carries them); say
+    and return their lines."""
+    found = [as_alert(kind, row) for v in validations for kind, row in health_flags(v)]
+    if not found:
+        return []
+    with warehouse.connection() as conn:
+        said = lines(*record(conn, found, run_date.isoformat()))
+    for line in said:
+        say(line)
+    return said

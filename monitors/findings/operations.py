@@ -142,13 +142,16 @@ def digest_footer(conn: Connection, *, older_than_days: int = 7) -> str | None:
         return None
     ensure_tables(conn)
     cutoff = (datetime.now(UTC) - timedelta(days=older_than_days)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    muted = conn.scalar("select count(*) from balance_alerts where muted_reason is not null "
-                        "and resolved_at is null") or 0
+    # a day both rules flagged is one alert to the reader (and one acknowledgement covers it)
+    muted = conn.scalar("select count(*) from (select distinct organization_id, balance_date "
+                        "from balance_alerts where muted_reason is not null "
+                        "and resolved_at is null) as d") or 0
     stale = conn.scalar(
-        "select count(*) from balance_alerts as a where a.resolved_at is null "
+        "select count(*) from (select distinct a.organization_id, a.balance_date "
+        "from balance_alerts as a where a.resolved_at is null "
         "and a.muted_reason is null and a.first_seen_at < ? and not exists (select 1 from "
         "balance_alert_acks as k where k.organization_id = a.organization_id "
-        "and k.balance_date = a.balance_date and k.rule = a.rule)", (cutoff,)) or 0
+        "and k.balance_date = a.balance_date)) as d", (cutoff,)) or 0
     if not muted and not stale:
         return None
     return (f"{muted} muted swing(s) · {stale} unacknowledged alert(s) older than "

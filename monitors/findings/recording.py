@@ -30,6 +30,7 @@ from typing import Any
 from balancewatch.warehouse import SPARK, Connection, Warehouse
 from monitors.checks.scope import SCOPED_QUERIES, Scope
 from monitors.findings import alert_records, causes, operations, watermark
+from monitors.findings.anomaly_results import anomaly_alert
 from monitors.findings.results import (
     ANOMALY_RULE,
     LATE_DATA,
@@ -38,7 +39,6 @@ from monitors.findings.results import (
     Resolution,
     SwingAlert,
     SwingFinding,
-    anomaly_alert,
 )
 
 

@@ -26,10 +26,10 @@ from monitors.docs.site import (
     stored_results,
     write_static_index,
 )
+from monitors.findings.anomaly_results import anomaly_finding
 from monitors.findings.recording import record_swings
 from monitors.findings.results import (
     FailedExpectation,
-    anomaly_finding,
     summarize_suite,
     swing_finding,
 )
