@@ -112,13 +112,11 @@ data_docs_sites:
 
 def dbt_rule_vars(project_root: Path
                   ) -> tuple[float, tuple[str, ...], float, FxRule, VolumeRule, AnomalyRule]:
-    """Swing threshold, invoice statuses, the swing floor in USD, the FX-rate and volume rules
-    and the anomaly rule from ``dbt/dbt_project.yml`` vars (one source; :func:`suite_definitions`
-    takes them in order)."""
+    """The suites' settings from ``dbt/dbt_project.yml`` vars, in :func:`suite_definitions`'
+    order: swing threshold, statuses, swing floor (USD), the FX-rate, volume and anomaly rules."""
     path = project_root / "dbt" / "dbt_project.yml"
-    variables = {}
-    if path.is_file():
-        variables = (yaml.safe_load(path.read_text()) or {}).get("vars") or {}
+    found = yaml.safe_load(path.read_text()) or {} if path.is_file() else {}
+    variables = found.get("vars") or {}
     threshold = float(variables.get("balance_swing_threshold", 0.5))
     statuses = tuple(variables.get("invoice_statuses") or DEFAULT_STATUSES)
     return (threshold, statuses, float(variables.get("balance_swing_min_usd", 0.0)),
