@@ -185,7 +185,8 @@ def _anomaly(header: list[str], rows: list[list[str]], day: date,
     return Incident("day-4-balance-anomaly", day,
                     f"steady organization {org} (balance ${balance:,.2f}) refunds "
                     f"${float(amount):,.2f}: -35%, below the 50% swing threshold",
-                    f"BALANCE ANOMALIES: organization {org} on {day}, -35.0%")
+                    f"BALANCE ANOMALIES: org {org} on {day}: -35.0% where this organization "
+                    "usually moves ... (no swing: below 50%)")
 
 
 def _fx_inverted(header: list[str], rows: list[list[str]], day: date, _: _Deliveries
