@@ -66,13 +66,16 @@ class Digest:
         organization), a day flagged by both rules once (:func:`merge_rules`); ``late``
         True/False: only the late-data / new-day ones; ``carried`` True/False: only those found
         by earlier runs / by this one."""
-        ranked = sorted(
-            self.swings,
-            key=lambda s: (-abs(s.change_usd), s.balance_date, s.organization_id,
-                           s.rule != SWING_RULE),
-        )
-        return [s for s in merge_rules(ranked) if (late is None or s.is_late == late)
+        return [s for s in rank_alerts(self.swings) if (late is None or s.is_late == late)
                 and (carried is None or self.carried_over(s) == carried)]
+
+
+def rank_alerts(alerts: tuple[SwingAlert, ...] | list[SwingAlert]) -> list[SwingAlert]:
+    """Alerts by absolute USD change, largest first (ties: day, organization, the swing rule
+    first), a day flagged by both rules once: the digest's order, and which alerts get a chart."""
+    ranked = sorted(alerts, key=lambda s: (-abs(s.change_usd), s.balance_date, s.organization_id,
+                                           s.rule != SWING_RULE))
+    return merge_rules(ranked)
 
 
 def format_usd(value: float) -> str:

@@ -20,6 +20,7 @@ from datetime import datetime
 from typing import Any
 
 from balancewatch.warehouse import Connection
+from monitors.alerts.digest import rank_alerts
 from monitors.alerts.slack_delivery import SlackSettings, Sleep, find_posted
 from monitors.findings.alert_records import (
     mark_resolutions_sent,
@@ -69,7 +70,7 @@ def settle_in_flight(conn: Connection, settings: SlackSettings, charts: int, *,
             problem = failed or problem
         if ts:
             alerts = [s for s in pending_swings(conn) if s.key in flight.keys]
-            charted = {s.key for s in alerts[:charts]}
+            charted = {s.key for s in rank_alerts(alerts)[:charts]}  # as the digest chose
             resolutions = [r for r in pending_resolutions(conn) if r.key in flight.keys]
             mark_sent(conn, alerts, ts, channel, charted)
             mark_resolutions_sent(conn, resolutions)
