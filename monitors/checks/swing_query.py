@@ -1,6 +1,6 @@
 """The day-over-day balance swing rule as one SQL query (SQLAlchemy Core, no GX).
 
-A day is a *swing* (CONTRACT.md §2) when the balance on the calendar day before is non-NULL and
+A day is a *swing* (docs/contract.md §2) when the balance on the calendar day before is non-NULL and
 non-zero and ``|balance - previous| / |previous| > threshold`` (strictly greater). Two refinements,
 both documented in the README:
 
