@@ -1,4 +1,4 @@
-"""Exit statuses shared by every stage (see the contract's interface table)."""
+"""Exit statuses shared by every stage (docs/contract.md §3, the interface table)."""
 
 OK = 0  # ran; warnings and alerts are allowed
 CRITICAL_FAILURE = 1  # a critical expectation (or a dbt test) failed

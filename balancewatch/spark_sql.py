@@ -7,7 +7,7 @@ The Spark engine differs from the other two in three ways the rest of the code m
   ignores), so no driver-side formatting is involved.
 * **No transactions, no UPDATE/DELETE on parquet tables**: ``begin``/``commit`` are no-ops and each
   writer keeps its guarantee by ordering its statements (the loader stages and checks everything
-  before its first write; see the README's Spark section).
+  before its first write; see docs/engines.md, "Apache Spark").
 * **Errors**: the server returns a Java stack trace of several kilobytes; :class:`SparkError`
   keeps its first line.
 

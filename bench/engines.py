@@ -13,7 +13,7 @@ from bench.data import Delivery
 from bench.pipeline import run_incremental, run_make_pipeline, run_stages, stage_env
 from bench.report import incremental_record, measured_record, stage_record
 
-#: The PostgreSQL database the bench creates and drops (on the server CONTRACT.md names).
+#: The PostgreSQL database the bench creates and drops (on the tests' server, docs/development.md).
 PG_URL = os.environ.get("BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/balancewatch_bench")
 ENGINES = ("sqlite", "postgres", "spark")
 

@@ -1,6 +1,6 @@
 """``python -m bench``: generate (or reuse) the data, measure the pipeline and the floor, report.
 
-    python -m bench                      # full preset (12.7M invoices): the README's table
+    python -m bench                      # full preset (12.7M invoices): docs/performance.md
     python -m bench --preset tiny        # seconds; what tests/test_bench.py runs
     python -m bench --preset medium --keep --out bench/out
 

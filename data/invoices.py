@@ -227,7 +227,7 @@ def _drop_zeros(text: str) -> str:
 
 
 def balance_changes(invoices: list[Invoice], cal: Calendar) -> dict[int, float]:
-    """Net balance change in USD per day (contract section 2: paid +1, refunded -1)."""
+    """Net balance change in USD per day (docs/contract.md §2: paid +1, refunded -1)."""
     changes: dict[int, float] = {}
     for inv in invoices:
         sign = BALANCE_SIGN.get(inv.status, 0)

@@ -25,7 +25,7 @@ STATUSES = (
 OLD_STATUS_WEIGHTS = (73.5, 1.5, 3.5, 5.0, 2.5, 1.0, 2.5, 0.3, 3.5, 0.7, 2.0)
 RECENT_STATUS_WEIGHTS = (45.0, 15.0, 3.0, 3.0, 1.5, 8.0, 3.0, 4.0, 1.5, 1.0, 15.0)
 RECENT_DAYS = 30
-#: Balance sign of a status (contract section 2): paid +1, refunded -1, everything else 0.
+#: Balance sign of a status (docs/contract.md §2): paid +1, refunded -1, everything else 0.
 BALANCE_SIGN = {"paid": 1, "refunded": -1}
 
 PAYMENT_METHODS = (

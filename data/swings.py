@@ -1,6 +1,6 @@
 """Planted balance swings: stable, mature organizations get one dramatic day late in the range.
 
-A swing (contract section 2) is a day whose balance differs from the previous day's non-zero
+A swing (docs/contract.md §2) is a day whose balance differs from the previous day's non-zero
 balance by more than 50% of it. Planted organizations are checked to have no other swing in the
 last 30 days, so what the monitor should flag there is exactly the planted list.
 """

@@ -4,7 +4,7 @@
 volume and re-sent checks flag are recorded before the digest goes) and ``balance``
 (fact_daily_balance: the swing and anomaly rules on new and restated days), whose actions record
 alerts, advance the watermark and send the Slack digest; it prints the suites and the alert
-block, and returns the exit status of CONTRACT.md §3:
+block, and returns the exit status of docs/contract.md §3:
 
 * 0 -- ran; warnings and alerts allowed;
 * 1 -- a critical expectation failed: alerts are not recorded and the watermark does not move

@@ -2,7 +2,7 @@
 
 ``delivery_sequence`` writes a seeded history delivery and daily deltas that re-send old invoices
 with new statuses and add invoices created on past days. The oracle re-implements the balance and
-swing rules of CONTRACT.md section 2 with the csv module only (nothing from the pipeline), so a
+swing rules of docs/contract.md §2 with the csv module only (nothing from the pipeline), so a
 test can compare ``balance_alerts`` with what the contract says they must be.
 """
 

@@ -52,7 +52,7 @@ def is_int64(text: str) -> bool:
 
 
 def daily_balances(invoices: list[dict[str, str]], org_id: str, last: str) -> dict[str, float]:
-    """Balance per calendar day (contract section 2), from the first invoice day to `last`."""
+    """Balance per calendar day (docs/contract.md §2), from the first invoice day to `last`."""
     changes: dict[str, float] = collections.defaultdict(float)
     for row in invoices:
         if row["ORGANIZATION_ID"] == org_id:

@@ -1,4 +1,5 @@
--- The daily balance floor: fact_daily_balance (CONTRACT §2) as ONE statement on the raw table.
+-- The daily balance floor: fact_daily_balance (docs/contract.md §2) as ONE statement on the raw
+-- table.
 -- Dense per organization from its first invoice day (any status) to the as-of date (the latest
 -- invoice day), balance carried forward; paid = +1, refunded = -1, any other status = 0;
 -- USD = amount / fx_rate. previous_balance_usd is the window sum up to the day before (NULL on

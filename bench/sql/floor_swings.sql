@@ -1,6 +1,6 @@
--- The swing check floor (CONTRACT §2) as ONE statement over the whole fact (what a first monitor
--- run evaluates): flagged days where the previous balance is non-NULL, non-zero and the move is
--- strictly greater than 50 % of it. Returns the count and the 100 largest relative swings.
+-- The swing check floor (docs/contract.md §2) as ONE statement over the whole fact (what a first
+-- monitor run evaluates): flagged days where the previous balance is non-NULL, non-zero and the
+-- move is strictly greater than 50 % of it. Returns the count and the 100 largest relative swings.
 pragma cache_size = -262144;
 with swings as (
     select

@@ -1,5 +1,5 @@
--- The Spark floor's build: fact_daily_balance (CONTRACT §2) as ONE statement on the raw table,
--- the same rule as floor_daily_balance.sql, with the dense calendar from sequence()/explode.
+-- The Spark floor's build: fact_daily_balance (docs/contract.md §2) as ONE statement on the raw
+-- table, the same rule as floor_daily_balance.sql, with the dense calendar from sequence()/explode.
 create table fact_daily_balance using parquet as
 with
 daily_changes as (

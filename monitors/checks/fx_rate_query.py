@@ -1,8 +1,8 @@
 """The FX-rate sanity rule (issue 23, item 3) as one SQL query per dialect.
 
-``FX_RATE`` is units of the currency per 1 USD (CONTRACT.md §1). For every currency and day of the
-checked invoices, the *expected rate* is the currency's trailing median: the median of its daily
-mean rates on the ``window_days`` calendar days before that day, read from the whole
+``FX_RATE`` is units of the currency per 1 USD (docs/contract.md §1). For every currency and day
+of the checked invoices, the *expected rate* is the currency's trailing median: the median of its
+daily mean rates on the ``window_days`` calendar days before that day, read from the whole
 ``stg_invoices`` table (the history before the checked rows). A day with fewer than
 ``min_history_days`` days with rates in that window is not judged. Each checked invoice is then
 judged on its own, so one wrong invoice among a hundred right ones is caught:

@@ -1,7 +1,7 @@
 """Share of rows whose key has no match in another table (orphans), as one SQL query.
 
 Used on ``stg_invoices.organization_id`` -> ``stg_organizations.organization_id``: orphan invoices
-are real money and are kept (CONTRACT.md §1), so the check *reports* their share and warns only
+are real money and are kept (docs/contract.md §1), so the check *reports* their share and warns only
 above ``max_share``. Import this module before any suite loads (GX registers classes on import).
 """
 

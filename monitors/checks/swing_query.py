@@ -1,8 +1,8 @@
 """The day-over-day balance swing rule as one SQL query (SQLAlchemy Core, no GX).
 
-A day is a *swing* (CONTRACT.md §2) when the balance on the calendar day before is non-NULL and
+A day is a *swing* (docs/contract.md §2) when the balance on the calendar day before is non-NULL and
 non-zero and ``|balance - previous| / |previous| > threshold`` (strictly greater). Two refinements,
-both documented in the README:
+both documented in monitors/README.md ("The swing expectation"):
 
 * ``min_abs_change_usd`` is an inclusive floor: a swing must also move by at least that many USD
   (``|balance - previous| >= floor``; the default 0 keeps every percentage swing).

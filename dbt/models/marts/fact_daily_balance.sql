@@ -1,7 +1,7 @@
 {#-
   One row per organization per calendar day, from the organization's first invoice day (any
   status) to the as-of date (the latest invoice day in the warehouse); days without invoices carry
-  the balance forward. CONTRACT §2.
+  the balance forward. docs/contract.md §2.
 
   Incremental (delete+insert on (balance_date, organization_id)). Each run rebuilds, per
   organization, a tail of its series from a restart day to the as-of date:
