@@ -1,11 +1,15 @@
 """``balancewatch alerts``: see, acknowledge and silence alerts without opening the warehouse.
 
-``list`` (filters, a table or ``--json``), ``show ORG DAY`` (figures, cause, history, or
-``--json``), ``ack ORG DAY --note`` and ``mute ORG --until DAY --reason`` / ``unmute ORG``. Exit 0,
-or 2 with a one-line message, nothing written, for a bad id or day, an unknown alert, a warehouse
-without alerts, a mute of an organization the warehouse does not have or ending before today, and
-an unmute of an organization not muted. What is printed, and the JSON, is
-:mod:`balancewatch.alerts_view`'s.
+Both rules' alerts: ``balance_alerts`` holds one per (organization, day, rule), the rule
+``swing`` (day over day) or ``anomaly`` (unlike the organization's own history), and ``--rule``
+narrows ``list``, ``show`` and ``ack`` to one. ``list`` (filters, a table with a row per alert and
+rule, or ``--json``: an array, an object per row), ``show ORG DAY`` (each rule's alert of the day:
+figures, the anomaly's why, cause, history; ``--json``: always an array, an object per rule),
+``ack ORG DAY --note`` (every rule's alert of the day) and ``mute ORG --until DAY --reason`` /
+``unmute ORG`` (an organization: both rules). Exit 0, or 2 with a one-line message, nothing
+written, for a bad id or day, a day without an alert (of ``--rule``), a warehouse without alerts,
+a mute of an organization the warehouse does not have or ending before today, and an unmute of
+an organization not muted. What is printed, and the JSON, is :mod:`balancewatch.alerts_view`'s.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from balancewatch.settings import WAREHOUSE_DEFAULT_HELP
 from balancewatch.warehouse import Connection, Warehouse
 from monitors.findings import alert_records, operations
 from monitors.findings.causes import load_causes, load_context
-from monitors.findings.results import SWING_RULE
+from monitors.findings.results import RULE_NAMES, SWING_RULE
 
 
 class Refused(Exception):
@@ -33,6 +37,9 @@ WAREHOUSE_HELP = ("the warehouse a monitor run recorded its alerts in (must exis
 _ORG_HELP = "the organization's id (a 64-bit integer, often negative)"
 _DAY_HELP = "the alert's balance day, YYYY-MM-DD"
 _BY_HELP = "who (default $USER)"
+RULES = {word: rule for rule, word in RULE_NAMES.items()}  # swing / anomaly -> the stored rule
+_RULE_HELP = ("only this rule's alerts: swing (moved more than the threshold day over day) or "
+              "anomaly (unlike the organization's own history); default both")
 
 
 def add_parser(sub: argparse._SubParsersAction, warehouse: argparse.ArgumentParser) -> None:
@@ -40,13 +47,17 @@ def add_parser(sub: argparse._SubParsersAction, warehouse: argparse.ArgumentPars
     option, the only one they share)."""
     alerts = sub.add_parser("alerts", help="list, show, ack, mute alerts")
     act = alerts.add_subparsers(dest="action", required=True, metavar="ACTION")
-    _add_list(act.add_parser("list", parents=[warehouse], help="alerts, newest day first"))
-    show = act.add_parser("show", parents=[warehouse], help="one alert: figures, cause, history")
+    _add_list(act.add_parser("list", parents=[warehouse],
+                             help="alerts of both rules, newest day first"))
+    show = act.add_parser("show", parents=[warehouse],
+                          help="a day's alerts (each rule's): figures, why, cause, history")
     _add_alert_key(show)
     show.add_argument("--json", action="store_true",
-                      help="one JSON object: figures, status, causes, organization, history "
-                      "(for scripts; ids are strings)")
-    ack = act.add_parser("ack", parents=[warehouse], help="acknowledge an alert")
+                      help="one JSON array, an object per rule's alert: figures, rule, status, "
+                      "anomaly (its baseline and why; null for a swing), causes, organization, "
+                      "history (for scripts; ids are strings)")
+    ack = act.add_parser("ack", parents=[warehouse],
+                         help="acknowledge a day's alerts (every rule's, or --rule's)")
     _add_alert_key(ack)
     ack.add_argument("--note", required=True,
                      help="why the alert is fine, or what was done about it (required)")
@@ -55,8 +66,8 @@ def add_parser(sub: argparse._SubParsersAction, warehouse: argparse.ArgumentPars
                      "(the rule misfired)")
     ack.add_argument("--by", help=_BY_HELP)
     mute = act.add_parser("mute", parents=[warehouse],
-                          help="record an organization's swings without sending them (its "
-                          "pending alerts too)")
+                          help="record an organization's alerts (both rules) without sending "
+                          "them (its pending alerts too)")
     mute.add_argument("org", metavar="ORG", help=_ORG_HELP)
     mute.add_argument("--until", required=True, metavar="DAY",
                       help="the last day the mute applies (UTC, today or later; required)")
@@ -71,20 +82,23 @@ def _add_list(listing: argparse.ArgumentParser) -> None:
     """``alerts list``'s filters."""
     listing.add_argument("--status", choices=operations.STATUSES,
                          help="only alerts in this status: pending (recorded, not sent yet), sent, "
-                         "resolved (the day no longer swings), acknowledged, muted (recorded "
-                         "during a mute, never sent)")
+                         "resolved (the day no longer swings, or is no longer an anomaly), "
+                         "acknowledged, muted (recorded during a mute, never sent)")
+    listing.add_argument("--rule", choices=tuple(RULES), help=_RULE_HELP)
     listing.add_argument("--since", metavar="DAY", help="alerts on this day or later")
     listing.add_argument("--org", metavar="ID", help="only this organization's alerts")
     listing.add_argument("--found-before", metavar="DAY",
                          help="alerts a run recorded before this day (UTC)")
     listing.add_argument("--json", action="store_true",
-                         help="one JSON array (for scripts; ids are strings)")
+                         help="one JSON array, an object per row (alert and rule; for "
+                         "scripts; ids are strings)")
 
 
 def _add_alert_key(parser: argparse.ArgumentParser) -> None:
-    """ORG DAY: which alert."""
+    """ORG DAY [--rule]: which day's alerts."""
     parser.add_argument("org", metavar="ORG", help=_ORG_HELP)
     parser.add_argument("day", metavar="DAY", help=_DAY_HELP)
+    parser.add_argument("--rule", choices=tuple(RULES), help=_RULE_HELP)
 
 
 def _org(text: str) -> int:
@@ -108,23 +122,31 @@ def _who(given: str | None) -> str:
 
 
 def _rows(conn: Connection, where: str = "", params: tuple = ()) -> list[dict]:
+    """Alerts of both rules (``where``: more conditions on ``a``), newest day first, the largest
+    change first, an organization's rules together, the swing's first."""
     acked = ("select distinct organization_id, balance_date, rule from balance_alert_acks"
              if "balance_alert_acks" in conn.table_names()
              else "select null as organization_id, null as balance_date, null as rule")
-    sql = (f"select a.organization_id, a.balance_date, a.previous_balance_usd, a.balance_usd, "
-           f"a.change_usd, a.change_pct, {operations.status_sql()}, a.detected_as, "
-           "a.first_seen_at, a.sent_at, a.updated_at, a.resolved_at, a.resolution, "
-           f"a.muted_reason from balance_alerts as a left join ({acked}) as k "
+    sql = (f"select a.organization_id, a.balance_date, a.rule, a.previous_balance_usd, "
+           f"a.balance_usd, a.change_usd, a.change_pct, {operations.status_sql()}, "
+           "a.detected_as, a.first_seen_at, a.sent_at, a.updated_at, a.resolved_at, "
+           "a.resolution, a.muted_reason, a.day_kind, a.baseline_median_pct, "
+           "a.baseline_spread_pct, a.baseline_days, a.anomaly_score "
+           f"from balance_alerts as a left join ({acked}) as k "
            "on k.organization_id = a.organization_id and k.balance_date = a.balance_date "
-           f"and k.rule = a.rule where a.rule = ? {where} "
-           "order by a.balance_date desc, abs(a.change_usd) desc")
-    rows = conn.execute(sql, (SWING_RULE, *params)).fetchall()
-    return [dict(zip(alerts_view.COLUMNS, r)) for r in rows]
+           f"and k.rule = a.rule where 1 = 1 {where} "
+           "order by a.balance_date desc, abs(a.change_usd) desc, a.organization_id, "
+           f"case when a.rule = '{SWING_RULE}' then 0 else 1 end, a.rule")
+    rows = [dict(zip((*alerts_view.COLUMNS, *alerts_view.BASELINE), r))
+            for r in conn.execute(sql, params).fetchall()]
+    return [{**r, "rule": RULE_NAMES.get(r["rule"], r["rule"])} for r in rows]
 
 
 def list_alerts(conn: Connection, args: argparse.Namespace) -> list[str]:
     """``alerts list``: the table, or one JSON array."""
     where, params = "", []
+    if args.rule:
+        where, params = where + " and a.rule = ?", [*params, RULES[args.rule]]
     if args.since:
         where, params = where + " and a.balance_date >= ?", [*params, _day(args.since, "--since")]
     if args.org:
@@ -137,19 +159,42 @@ def list_alerts(conn: Connection, args: argparse.Namespace) -> list[str]:
     return [alerts_view.rows_json(rows)] if args.json else alerts_view.table(rows)
 
 
-def _page(conn: Connection, key: tuple[int, str, str]) -> alerts_view.AlertPage:
-    """Everything ``alerts show`` tells of one alert; refuses an unknown one."""
-    found = _rows(conn, "and a.organization_id = ? and a.balance_date = ?", key[:2])
-    if not found:
-        raise Refused(f"no alert for organization {key[0]} on {key[1]}")
-    return alerts_view.AlertPage(found[0], load_causes(conn, [key]).get(key, ()),
-                                 load_context(conn, key), operations.acks_of(conn, key))
+def _day_alerts(conn: Connection, args: argparse.Namespace) -> list[dict]:
+    """The alerts of ORG on DAY (of ``--rule``); refuses a day without one."""
+    org, day = _org(args.org), _day(args.day)
+    found = _rows(conn, "and a.organization_id = ? and a.balance_date = ?", (org, day))
+    wanted = [r for r in found if args.rule is None or r["rule"] == args.rule]
+    if not wanted:
+        other = (f" (its alert that day: {' + '.join(r['rule'] for r in found)})"
+                 if found else "")
+        rule = f"{args.rule} " if args.rule else ""
+        raise Refused(f"no {rule}alert for organization {org} on {day}{other}")
+    return wanted
+
+
+def _key(alert: dict) -> tuple[int, str, str]:
+    return (int(alert["organization_id"]), alert["balance_date"], RULES[alert["rule"]])
 
 
 def show_alert(conn: Connection, args: argparse.Namespace) -> list[str]:
-    """``alerts show``: the alert's page, or one JSON object."""
-    page = _page(conn, (_org(args.org), _day(args.day), SWING_RULE))
-    return [alerts_view.page_json(page)] if args.json else alerts_view.page_lines(page)
+    """``alerts show``: the day's page (each rule's alert), or one JSON array (an object per
+    rule's alert, even one)."""
+    found = _day_alerts(conn, args)
+    causes = load_causes(conn, map(_key, found))
+    pages = [alerts_view.AlertPage(a, causes.get(_key(a), ()), load_context(conn, _key(a)),
+                                   operations.acks_of(conn, _key(a))) for a in found]
+    return [alerts_view.page_json(pages)] if args.json else alerts_view.page_lines(pages)
+
+
+def acknowledge(conn: Connection, args: argparse.Namespace) -> list[str]:
+    """``alerts ack``: every rule's alert of the day (``--rule``'s only); refuses a day without
+    one, writing nothing."""
+    found = _day_alerts(conn, args)
+    operations.acknowledge_all(conn, [_key(a) for a in found], args.note, args.verdict,
+                               _who(args.by))
+    rules = " + ".join(a["rule"] for a in found)
+    return [f"acknowledged org {found[0]['organization_id']} on {found[0]['balance_date']} "
+            f"({rules}) as {_who(args.by)}"]
 
 
 def mute(conn: Connection, args: argparse.Namespace) -> list[str]:
@@ -193,10 +238,7 @@ def run_alerts(args: argparse.Namespace, warehouse: Warehouse) -> int:
             elif args.action == "show":
                 lines = show_alert(conn, args)
             elif args.action == "ack":
-                key = (_org(args.org), _day(args.day), SWING_RULE)
-                _page(conn, key)  # refuses an unknown alert
-                operations.acknowledge(conn, key, args.note, args.verdict, _who(args.by))
-                lines = [f"acknowledged org {key[0]} on {key[1]} as {_who(args.by)}"]
+                lines = acknowledge(conn, args)
             elif args.action == "mute":
                 lines = mute(conn, args)
             else:

@@ -1,10 +1,11 @@
 """What operators do with alerts, kept in the warehouse: acknowledgements and mutes.
 
-``balance_alert_acks`` holds every acknowledgement of an alert (who, when, a note, a verdict);
-``monitor_mutes`` one mute per organization (until a day, with a reason). A muted organization's
-new swings are still recorded, marked with the mute's reason, and never sent; so are its alerts
-recorded before the mute and still pending then. A mute whose day has passed stops applying by
-itself. Writes go through :mod:`balancewatch.state_sql` (on Spark
+``balance_alert_acks`` holds every acknowledgement of an alert (who, when, a note, a verdict),
+a row per rule acknowledged (``balancewatch alerts ack`` acknowledges each rule's alert of a day
+at once); ``monitor_mutes`` one mute per organization (until a day, with a reason). A muted
+organization's new alerts (both rules) are still recorded, marked with the mute's reason, and
+never sent; so are its alerts recorded before the mute and still pending then. A mute whose day
+has passed stops applying by itself. Writes go through :mod:`balancewatch.state_sql` (on Spark
 ``monitor_mutes`` is partitioned by organization; the acknowledgements are only appended).
 """
 
@@ -109,11 +110,18 @@ def unmute(conn: Connection, org: int) -> int:
 
 def acknowledge(conn: Connection, key: tuple[int, str, str], note: str, verdict: str | None,
                 by: str) -> None:
+    acknowledge_all(conn, [key], note, verdict, by)
+
+
+def acknowledge_all(conn: Connection, keys: list[tuple[int, str, str]], note: str,
+                    verdict: str | None, by: str) -> None:
+    """Acknowledge each alert of ``keys`` (a day's rules), at one time, in one transaction."""
+    now = utc_now()
     with conn.transaction():
         ensure_tables(conn)
         state_sql.insert(conn, ACKS, ("organization_id", "balance_date", "rule",
                                       "acknowledged_at", "acknowledged_by", "note", "verdict"),
-                         [(*key, utc_now(), by, note, verdict)])
+                         [(*key, now, by, note, verdict) for key in keys])
 
 
 def acks_of(conn: Connection, key: tuple[int, str, str]) -> list[tuple[str, str, str, str | None]]:
