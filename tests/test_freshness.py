@@ -17,6 +17,7 @@ import pytest
 from balancewatch.settings import DBT_DIR
 from balancewatch.warehouse import Warehouse
 from tests.deel_csv import invoice, organization, write_delivery
+from tests.inprocess import run_cli
 from tests.slack_server import FakeSlack
 from tests.test_cli_ops import REPO, cli
 
@@ -42,7 +43,7 @@ def delivery(folder: Path, days: list[str], first_id: int) -> Path:
 
 def probe(*args: str, env: dict[str, str]) -> tuple[int, str]:
     """``balancewatch <args>`` in a fresh interpreter: (exit, output); the output's last line
-    names dbt / GX if the run imported them."""
+    names dbt / GX if the run imported them (the nothing-new runs: they must import neither)."""
     done = subprocess.run([sys.executable, "-c", PROBE, *args], cwd=REPO, capture_output=True,
                           text=True, timeout=300, env=env)
     return done.returncode, done.stdout + done.stderr
@@ -69,7 +70,8 @@ def test_stale_invoices_alerted_once_on_the_nothing_new_path_and_resolved_once(
     where = ("--warehouse", engine_warehouse.location())
     first = str(delivery(tmp_path / "d1", ["2024-04-28", "2024-04-29", "2024-04-30"], 1))
 
-    status, out = probe("run", first, *where, "--today", "2024-05-01", env=env)
+    done = run_cli("run", first, *where, "--today", "2024-05-01", env=env)
+    status, out = done.returncode, done.stdout + done.stderr
     assert status == 0, out
     assert "build: dbt build" in out and "DATA HEALTH" not in out  # an ordinary fresh delivery
     posted = len(slack.posted)
@@ -99,7 +101,8 @@ def test_stale_invoices_alerted_once_on_the_nothing_new_path_and_resolved_once(
     assert len(health_rows(engine_warehouse)) == 1
 
     second = str(delivery(tmp_path / "d2", ["2024-05-03", "2024-05-04"], 100))
-    status, out = probe("run", second, *where, "--today", "2024-05-04", env=env)
+    done = run_cli("run", second, *where, "--today", "2024-05-04", env=env)
+    status, out = done.returncode, done.stdout + done.stderr
     assert status == 0 and "monitor:" in out, out
     assert ("DATA HEALTH RESOLVED: invoices are up to date again: newest invoice day 2024-05-04, "
             "today 2024-05-04 (allowance 2 day(s)); stale since 2024-05-03") in out
@@ -134,7 +137,7 @@ def test_load_age_on_its_own_and_critical_severity_exits_1(
 
     today = datetime.now(UTC).date()  # load_log records the clock: the run's date is near it
     days = [(today - timedelta(days=n)).isoformat() for n in (2, 1, 0)]
-    done = cli("run", str(delivery(tmp_path / "d", days, 1)), "--warehouse",
+    done = run_cli("run", str(delivery(tmp_path / "d", days, 1)), "--warehouse",
                engine_warehouse.location(), "--today", (today + timedelta(days=2)).isoformat())
     assert done.returncode == 0, done.stdout + done.stderr
     later = (today + timedelta(days=2)).isoformat()

@@ -23,7 +23,7 @@ from balancewatch.warehouse import Warehouse  # noqa: E402
 from monitors.checks.fx_rate_expectation import fx_rate_sanity  # noqa: E402
 from monitors.checks.fx_rate_query import DEFAULT_FX_RULE, FxRule  # noqa: E402
 from tests.deel_csv import invoice, organization, write_delivery  # noqa: E402
-from tests.test_cli_ops import cli  # noqa: E402
+from tests.inprocess import run_cli as cli  # noqa: E402
 from tests.test_monitor_run import run, steady_invoices, write_warehouse  # noqa: E402
 
 _names = itertools.count()

@@ -12,8 +12,6 @@ tests/test_fx_sanity.py and tests/test_volume.py.
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -22,7 +20,7 @@ import pytest
 from balancewatch.warehouse import SPARK
 from tests.conftest import ENGINES, fresh_warehouse
 from tests.deel_csv import invoice, organization, write_delivery
-from tests.test_cli_ops import REPO
+from tests.inprocess import run_cli
 from tests.test_freshness import probe
 
 pytestmark = [pytest.mark.spark,
@@ -43,12 +41,6 @@ def deliver(folder: Path, rows: list[dict[str, str]]) -> str:
     return str(write_delivery(folder, orgs, rows))
 
 
-def cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
-    """``balancewatch <args>``; Spark builds are slow on a loaded 2-core machine: 15 minutes."""
-    return subprocess.run([sys.executable, "-m", "balancewatch", *args], cwd=REPO,
-                          capture_output=True, text=True, env=env, timeout=900)
-
-
 def test_freshness_fx_and_volume_checks_on_spark(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SLACK_")}
     days = [START + timedelta(days=k) for k in range(37)]
@@ -56,7 +48,7 @@ def test_freshness_fx_and_volume_checks_on_spark(tmp_path: Path) -> None:
         where = ("--warehouse", warehouse.location())
         base = deliver(tmp_path / "base", [r for k, d in enumerate(days[:35])
                                            for r in eur_day(d, 1000 + 100 * k, 6)])
-        done = cli("run", base, *where, "--today", str(days[35]), env=env)
+        done = run_cli("run", base, *where, "--today", str(days[35]), env=env)
         assert done.returncode == 0, done.stdout + done.stderr
         assert "DATA HEALTH" not in done.stdout and "FX rates" not in done.stdout
 
@@ -69,7 +61,7 @@ def test_freshness_fx_and_volume_checks_on_spark(tmp_path: Path) -> None:
 
         bad = deliver(tmp_path / "bad", eur_day(days[35], 9000, 6)
                       + eur_day(days[36], 9100, 1, rate="1.08695652"))
-        done = cli("run", bad, *where, "--today", str(days[36] + timedelta(1)), env=env)
+        done = run_cli("run", bad, *where, "--today", str(days[36] + timedelta(1)), env=env)
         out = done.stdout
         assert done.returncode == 1, out + done.stderr
         assert (f"worst: EUR on {days[36]}: rate 1.08696 (inverted), expected 0.92 (+18.1%), "
