@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 
 from balancewatch.up_to_date import project_fingerprint
+from tests.inprocess import run_cli
 from tests.slack_server import refused_url
-from tests.test_cli_ops import REPO, cli
+from tests.test_cli_ops import REPO
 
 pytest.importorskip("great_expectations")
 SAMPLE = str(REPO / "data" / "sample")
@@ -30,7 +31,7 @@ print("probe:", status, heavy or "none")
 def monitored_once(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The sample loaded, built and monitored once (Slack off)."""
     warehouse = tmp_path_factory.mktemp("once") / "w.db"
-    done = cli("run", SAMPLE, "--warehouse", str(warehouse))
+    done = run_cli("run", SAMPLE, "--warehouse", str(warehouse))
     assert done.returncode == 0, done.stdout + done.stderr
     return warehouse
 
@@ -56,7 +57,7 @@ def test_nothing_new_imports_neither_dbt_nor_gx_and_writes_nothing(warehouse: Pa
 
 
 def test_force_runs_every_stage(warehouse: Path) -> None:
-    done = cli("run", SAMPLE, "--warehouse", str(warehouse), "--force")
+    done = run_cli("run", SAMPLE, "--warehouse", str(warehouse), "--force")
     assert done.returncode == 0, done.stdout + done.stderr
     assert "build: dbt build on" in done.stdout and "BALANCE SWINGS: no new days" in done.stdout
     assert "run: nothing new" not in done.stdout
@@ -65,7 +66,7 @@ def test_force_runs_every_stage(warehouse: Path) -> None:
 def test_an_alert_waiting_for_slack_makes_the_run_go_on(warehouse: Path) -> None:
     env = {**os.environ, "SLACK_BOT_TOKEN": "local-test-token", "SLACK_CHANNEL": "#alerts",
            "SLACK_API_URL": refused_url()}
-    done = cli("run", SAMPLE, "--warehouse", str(warehouse), env=env)
+    done = run_cli("run", SAMPLE, "--warehouse", str(warehouse), env=env)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "build: dbt build on" in done.stdout
     # the sample's first run: 31 swings and 5 anomalies that are not swings, a day once
