@@ -190,8 +190,8 @@ def acknowledge(conn: Connection, args: argparse.Namespace) -> list[str]:
     """``alerts ack``: every rule's alert of the day (``--rule``'s only); refuses a day without
     one, writing nothing."""
     found = _day_alerts(conn, args)
-    operations.acknowledge_all(conn, [_key(a) for a in found], args.note, args.verdict,
-                               _who(args.by))
+    operations.acknowledge(conn, [_key(a) for a in found], args.note, args.verdict,
+                           _who(args.by))
     rules = " + ".join(a["rule"] for a in found)
     return [f"acknowledged org {found[0]['organization_id']} on {found[0]['balance_date']} "
             f"({rules}) as {_who(args.by)}"]

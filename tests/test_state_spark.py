@@ -117,7 +117,7 @@ def sequence(warehouse: Warehouse) -> dict[str, Any]:
         operations.mute(conn, 9, "2024-05-01", "test org", "ops")
         done["unmuted"] = operations.unmute(conn, 9)
         done["unmuted_again"] = operations.unmute(conn, 9)
-        operations.acknowledge(conn, A.key, "known", "expected", "ops")
+        operations.acknowledge(conn, [A.key], "known", "expected", "ops")
         watermark.advance_watermark(conn, "2024-04-12", "2024-04-01")
         watermark.advance_watermark(conn, "2024-04-11", "2024-03-30")  # never backwards
         scope = scope_mod.Scope(False, "new data", 1, 2, "2024-04-11", "2024-04-12",

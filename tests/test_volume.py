@@ -32,8 +32,8 @@ from monitors.checks.volume_rule import (  # noqa: E402
     judge,
 )
 from tests.deel_csv import invoice, organization, write_delivery  # noqa: E402
-from tests.slack_server import FakeSlack  # noqa: E402
 from tests.inprocess import run_cli as cli  # noqa: E402
+from tests.slack_server import FakeSlack  # noqa: E402
 
 _names = itertools.count()
 ORGS = ("-4611686018427387904", "4611686018427387904")

@@ -108,12 +108,7 @@ def unmute(conn: Connection, org: int) -> int:
         return state_sql.delete(conn, MUTES, ("organization_id",), [(org,)])
 
 
-def acknowledge(conn: Connection, key: tuple[int, str, str], note: str, verdict: str | None,
-                by: str) -> None:
-    acknowledge_all(conn, [key], note, verdict, by)
-
-
-def acknowledge_all(conn: Connection, keys: list[tuple[int, str, str]], note: str,
+def acknowledge(conn: Connection, keys: list[tuple[int, str, str]], note: str,
                     verdict: str | None, by: str) -> None:
     """Acknowledge each alert of ``keys`` (a day's rules), at one time, in one transaction."""
     now = utc_now()
