@@ -38,13 +38,12 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from monitors.checks.robust_scale import MAD_TO_SIGMA, MEAN_AD_TO_SIGMA
 from monitors.checks.sql_dates import day_before_sql, days_before_expr_sql, months_before_expr_sql
 from monitors.checks.swing_query import ZERO_BALANCE_USD
 
 METRIC_NAME = "table.balance_anomalies"
 FLOAT_NOISE = 1e-9  # tolerance on r of the strict score comparison
-MAD_TO_SIGMA = 1.4826  # MAD of a normal distribution × this = its standard deviation
-MEAN_AD_TO_SIGMA = 1.2533  # ... the same for the mean absolute deviation (sqrt(pi / 2))
 FIRST_OF_MONTH = "'01'"
 NO_WINDOW = "0000-01-01"
 

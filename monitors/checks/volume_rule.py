@@ -30,7 +30,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-MAD_TO_SIGMA = 1.4826
+from monitors.checks.robust_scale import MAD_TO_SIGMA
+
 INVOICES, PAID_USD = "invoices", "paid_usd"
 TOO_FEW, TOO_MANY = "too few", "too many"
 _OFF = ("false", "0", "no", "off")

@@ -41,9 +41,11 @@ def record(conn: Connection, alerts: list[HealthAlert], run_date: str
     if not alerts:
         return [], []
     ensure_table(conn)
+    days = sorted(a.episode_start for a in alerts)  # the flagged days' rows only
     keys = {(r[0], r[1], r[2]) for r in conn.execute(
         "select check_name, subject, episode_start from data_health_alerts "
-        "where check_name in (?, ?)", (VOLUME, RESENT)).fetchall()}
+        "where check_name in (?, ?) and episode_start between ? and ?",
+        (VOLUME, RESENT, days[0], days[-1])).fetchall()}
     new = [a for a in alerts if a.key not in keys]
     if new:
         now = utc_now()
