@@ -22,7 +22,6 @@ from great_expectations.render import (
     LegacyDiagnosticRendererType,
     LegacyRendererType,
     RenderedStringTemplateContent,
-    RenderedTableContent,
 )
 from great_expectations.render.renderer.renderer import renderer
 
@@ -33,6 +32,7 @@ from monitors.checks.anomaly_query import (
     anomalies_query,
     row_to_anomaly,
 )
+from monitors.checks.rendering import flagged_details, observed_count, sentence, table
 from monitors.checks.sql_dates import is_iso_day
 from monitors.checks.sql_metric import SqlTableMetric
 
@@ -149,11 +149,7 @@ class ExpectDailyBalanceChangesTypicalOfOrganization(BatchExpectation):
                                else "the run's floor")
             template += "; moves under $floor USD ignored"
         template += "."
-        styling = (runtime_configuration or {}).get("styling", {})
-        return [RenderedStringTemplateContent(
-            content_block_type="string_template",
-            string_template={"template": template, "params": params, "styling": styling},
-        )]
+        return sentence(template, params, runtime_configuration)
 
     @classmethod
     @renderer(renderer_type=LegacyDiagnosticRendererType.OBSERVED_VALUE)
@@ -163,12 +159,7 @@ class ExpectDailyBalanceChangesTypicalOfOrganization(BatchExpectation):
         result: Any | None = None,
         runtime_configuration: dict | None = None,
     ) -> str:
-        if result is None or result.result is None:
-            return "--"
-        count = result.result.get("observed_value")
-        if count is None:
-            return "--"
-        return f"{count} anomal{'y' if count == 1 else 'ies'}"
+        return observed_count(result, "anomaly", "anomalies")
 
     @classmethod
     @renderer(renderer_type=LegacyDiagnosticRendererType.UNEXPECTED_TABLE)
@@ -178,8 +169,8 @@ class ExpectDailyBalanceChangesTypicalOfOrganization(BatchExpectation):
         result: Any | None = None,
         runtime_configuration: dict | None = None,
     ) -> list[Any] | None:
-        details = (result.result or {}).get("details") if result is not None else None
-        if not details or not details.get("anomalies"):
+        details = flagged_details(result, "anomalies")
+        if details is None:
             return None
         found = details["anomalies"]
         rows = [
@@ -191,14 +182,7 @@ class ExpectDailyBalanceChangesTypicalOfOrganization(BatchExpectation):
         ]
         caption = (f"Top {len(found)} of {details['anomaly_count']} anomalies, ranked by "
                    "absolute USD change")
-        return [
-            RenderedStringTemplateContent(content_block_type="string_template",
-                                          string_template={"template": caption, "params": {}}),
-            RenderedTableContent(
-                content_block_type="table", header_row=list(HEADER), table=rows,
-                styling={"body": {"classes": ["table-bordered", "table-sm", "mt-3"]}},
-            ),
-        ]
+        return table(HEADER, rows, caption)
 
 
 def balance_anomalies(rule: AnomalyRule, min_usd: float, window_start: Any

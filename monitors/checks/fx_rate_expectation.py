@@ -17,12 +17,12 @@ from great_expectations.render import (
     LegacyDiagnosticRendererType,
     LegacyRendererType,
     RenderedStringTemplateContent,
-    RenderedTableContent,
 )
 from great_expectations.render.renderer.renderer import renderer
 
 from monitors.checks.dialect_rows_expectation import UnexpectedRowsByDialectExpectation
 from monitors.checks.fx_rate_query import FxRule, fx_rate_query
+from monitors.checks.rendering import flagged_details, sentence, table
 from monitors.checks.sql_checks import CRITICAL, DIALECTS
 
 TABLE_METRIC = "unexpected_rows_query.table"
@@ -102,11 +102,7 @@ class ExpectFxRatesNearTrailingMedian(UnexpectedRowsByDialectExpectation):
         )
         params = {"band": f"{100 * float(kw['band']):g}%", "window": str(kw["window_days"]),
                   "min_days": str(kw["min_history_days"])}
-        styling = (runtime_configuration or {}).get("styling", {})
-        return [RenderedStringTemplateContent(
-            content_block_type="string_template",
-            string_template={"template": template, "params": params, "styling": styling},
-        )]
+        return sentence(template, params, runtime_configuration)
 
     @classmethod
     @renderer(renderer_type=LegacyDiagnosticRendererType.UNEXPECTED_TABLE)
@@ -114,8 +110,8 @@ class ExpectFxRatesNearTrailingMedian(UnexpectedRowsByDialectExpectation):
         cls, configuration: Any | None = None, result: Any | None = None,
         runtime_configuration: dict | None = None,
     ) -> list[Any] | None:
-        details = (result.result or {}).get("details") if result is not None else None
-        if not details or not details.get("flagged"):
+        details = flagged_details(result, "flagged")
+        if details is None:
             return None
         rows = [[r["currency"], r["day"], r["kind"], f"{r['rate']:.8g}",
                  f"{r['expected_rate']:.8g}", f"{r['deviation_pct']:+.1f}%",
@@ -123,14 +119,7 @@ class ExpectFxRatesNearTrailingMedian(UnexpectedRowsByDialectExpectation):
                 for r in details["flagged"]]
         caption = (f"{len(rows)} of {details['flagged_count']} flagged currency-days, "
                    "inverted first, then by deviation")
-        return [
-            RenderedStringTemplateContent(content_block_type="string_template",
-                                          string_template={"template": caption, "params": {}}),
-            RenderedTableContent(
-                content_block_type="table", header_row=list(HEADER), table=rows,
-                styling={"body": {"classes": ["table-bordered", "table-sm", "mt-3"]}},
-            ),
-        ]
+        return table(HEADER, rows, caption)
 
 
 def fx_rate_sanity(rule: FxRule) -> ExpectFxRatesNearTrailingMedian:

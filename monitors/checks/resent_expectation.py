@@ -13,11 +13,11 @@ from great_expectations.render import (
     LegacyDiagnosticRendererType,
     LegacyRendererType,
     RenderedStringTemplateContent,
-    RenderedTableContent,
 )
 from great_expectations.render.renderer.renderer import renderer
 
 from monitors.checks.dialect_rows_expectation import UnexpectedRowsByDialectExpectation
+from monitors.checks.rendering import flagged_details, sentence, table
 from monitors.checks.resent_query import RESENT_QUERY, describe_resent, flagged_row
 from monitors.checks.sql_checks import WARNING
 
@@ -58,11 +58,7 @@ class ExpectNoResentInvoices(UnexpectedRowsByDialectExpectation):
     ) -> list[RenderedStringTemplateContent]:
         template = ("No invoice may repeat an earlier one (same organization, amount, currency, "
                     "created_at and transaction id) under a new INVOICE_ID.")
-        styling = (runtime_configuration or {}).get("styling", {})
-        return [RenderedStringTemplateContent(
-            content_block_type="string_template",
-            string_template={"template": template, "params": {}, "styling": styling},
-        )]
+        return sentence(template, {}, runtime_configuration)
 
     @classmethod
     @renderer(renderer_type=LegacyDiagnosticRendererType.UNEXPECTED_TABLE)
@@ -70,16 +66,13 @@ class ExpectNoResentInvoices(UnexpectedRowsByDialectExpectation):
         cls, configuration: Any | None = None, result: Any | None = None,
         runtime_configuration: dict | None = None,
     ) -> list[Any] | None:
-        details = (result.result or {}).get("details") if result is not None else None
-        if not details or not details.get("flagged"):
+        details = flagged_details(result, "flagged")
+        if details is None:
             return None
         rows = [[r["day"], f"{r['resent']:,}", f"${r['resent_usd']:,.2f}",
                  str(r["example_invoice_id"]), str(r["original_invoice_id"])]
                 for r in details["flagged"]]
-        return [RenderedTableContent(
-            content_block_type="table", header_row=list(HEADER), table=rows,
-            styling={"body": {"classes": ["table-bordered", "table-sm", "mt-3"]}},
-        )]
+        return table(HEADER, rows)
 
 
 def resent_invoices() -> ExpectNoResentInvoices:

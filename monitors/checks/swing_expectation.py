@@ -21,10 +21,10 @@ from great_expectations.render import (
     LegacyDiagnosticRendererType,
     LegacyRendererType,
     RenderedStringTemplateContent,
-    RenderedTableContent,
 )
 from great_expectations.render.renderer.renderer import renderer
 
+from monitors.checks.rendering import flagged_details, observed_count, sentence, table
 from monitors.checks.sql_dates import is_iso_day
 from monitors.checks.sql_metric import SqlTableMetric, plain_identifier
 from monitors.checks.swing_query import METRIC_DEFAULTS, METRIC_NAME, row_to_swing, swings_query
@@ -147,13 +147,7 @@ class ExpectDailyBalanceSwingsWithinThreshold(BatchExpectation):
             params["floor"] = _shown(floor, "the run's floor", "{:,.2f}")
             template += "; moves under $floor USD ignored"
         template += ")."
-        styling = (runtime_configuration or {}).get("styling", {})
-        return [
-            RenderedStringTemplateContent(
-                content_block_type="string_template",
-                string_template={"template": template, "params": params, "styling": styling},
-            )
-        ]
+        return sentence(template, params, runtime_configuration)
 
     @classmethod
     @renderer(renderer_type=LegacyDiagnosticRendererType.OBSERVED_VALUE)
@@ -163,12 +157,7 @@ class ExpectDailyBalanceSwingsWithinThreshold(BatchExpectation):
         result: Any | None = None,
         runtime_configuration: dict | None = None,
     ) -> str:
-        if result is None or result.result is None:
-            return "--"
-        count = result.result.get("observed_value")
-        if count is None:
-            return "--"
-        return f"{count} swing{'' if count == 1 else 's'}"
+        return observed_count(result, "swing", "swings")
 
     @classmethod
     @renderer(renderer_type=LegacyDiagnosticRendererType.UNEXPECTED_TABLE)
@@ -178,40 +167,14 @@ class ExpectDailyBalanceSwingsWithinThreshold(BatchExpectation):
         result: Any | None = None,
         runtime_configuration: dict | None = None,
     ) -> list[Any] | None:
-        details = (result.result or {}).get("details") if result is not None else None
-        if not details or not details.get("swings"):
+        details = flagged_details(result, "swings")
+        if details is None:
             return None
         swings = details["swings"]
-        rows = [
-            [
-                str(s["entity_id"]),
-                s["day"],
-                f"{s['previous_balance']:,.2f}",
-                f"{s['balance']:,.2f}",
-                f"{s['change_pct']:+,.2f}%",
-                f"{s['change_usd']:+,.2f}",
-            ]
-            for s in swings
-        ]
-        caption = (
-            f"Top {len(swings)} of {details['swing_count']} swings, ranked by absolute USD change"
-        )
-        return [
-            RenderedStringTemplateContent(
-                content_block_type="string_template",
-                string_template={"template": caption, "params": {}},
-            ),
-            RenderedTableContent(
-                content_block_type="table",
-                header_row=[
-                    details.get("entity_column") or "entity",
-                    details.get("date_column") or "day",
-                    "previous USD",
-                    "balance USD",
-                    "change %",
-                    "change USD",
-                ],
-                table=rows,
-                styling={"body": {"classes": ["table-bordered", "table-sm", "mt-3"]}},
-            ),
-        ]
+        rows = [[str(s["entity_id"]), s["day"], f"{s['previous_balance']:,.2f}",
+                 f"{s['balance']:,.2f}", f"{s['change_pct']:+,.2f}%", f"{s['change_usd']:+,.2f}"]
+                for s in swings]
+        header = [details.get("entity_column") or "entity", details.get("date_column") or "day",
+                  "previous USD", "balance USD", "change %", "change USD"]
+        return table(header, rows, f"Top {len(swings)} of {details['swing_count']} swings, "
+                     "ranked by absolute USD change")

@@ -25,10 +25,10 @@ from great_expectations.render import (
     LegacyDiagnosticRendererType,
     LegacyRendererType,
     RenderedStringTemplateContent,
-    RenderedTableContent,
 )
 from great_expectations.render.renderer.renderer import renderer
 
+from monitors.checks.rendering import flagged_details, sentence, table
 from monitors.checks.sql_checks import WARNING
 from monitors.checks.sql_metric import SqlTableMetric
 from monitors.checks.volume_rule import (
@@ -138,11 +138,7 @@ class ExpectDailyInvoiceVolumeNearBaseline(BatchExpectation):
         params = {"history": str(kw["history_days"]), "mads": f"{float(kw['band_mads']):g}",
                   "floor": f"{100 * float(kw['min_band']):g}%",
                   "min_days": str(kw["min_history_days"])}
-        styling = (runtime_configuration or {}).get("styling", {})
-        return [RenderedStringTemplateContent(
-            content_block_type="string_template",
-            string_template={"template": template, "params": params, "styling": styling},
-        )]
+        return sentence(template, params, runtime_configuration)
 
     @classmethod
     @renderer(renderer_type=LegacyDiagnosticRendererType.UNEXPECTED_TABLE)
@@ -150,17 +146,14 @@ class ExpectDailyInvoiceVolumeNearBaseline(BatchExpectation):
         cls, configuration: Any | None = None, result: Any | None = None,
         runtime_configuration: dict | None = None,
     ) -> list[Any] | None:
-        details = (result.result or {}).get("details") if result is not None else None
-        if not details or not details.get("flagged"):
+        details = flagged_details(result, "flagged")
+        if details is None:
             return None
         rows = [[r["day"], r["kind"], f"{r['measure']} ({r['direction']})",
                  f"{r['observed']:,.0f}", f"{max(r['low'], 0):,.0f} .. {r['high']:,.0f}",
                  f"{r['median']:,.0f}", str(r["history_days"]), str(r["load_id"])]
                 for r in details["flagged"]]
-        return [RenderedTableContent(
-            content_block_type="table", header_row=list(HEADER), table=rows,
-            styling={"body": {"classes": ["table-bordered", "table-sm", "mt-3"]}},
-        )]
+        return table(HEADER, rows)
 
 
 def invoice_volume(rule: VolumeRule, window_parameter: str
