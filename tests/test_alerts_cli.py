@@ -198,7 +198,7 @@ def test_a_muted_organizations_swing_is_recorded_not_sent_and_a_mute_expires(
                             days_evaluated=6), settings)
     digest = str(slack.posted[0]["blocks"])
     assert "org 104" in digest and "org 101" not in digest
-    assert "1 muted swing(s) · 0 unacknowledged alert(s) older than 7 days" in digest
+    assert "1 muted alert(s) · 0 unacknowledged alert(s) older than 7 days" in digest
     assert alerts(capsys, warehouse, "unmute", "101") == (0, "unmuted org 101\n")
     assert alerts(capsys, warehouse, "unmute", "101") == (
         2, "alerts: organization 101 is not muted: nothing to unmute\n")

@@ -38,7 +38,7 @@ class Digest:
     resolved: tuple[Resolution, ...] = ()  # listed in the digest itself
     resolved_in_threads: int = 0  # posted as replies in the threads of the digests they were in
     min_usd: float = 0.0  # the materiality floor: smaller moves are not alerted
-    footer: str | None = None  # muted swings and old unacknowledged alerts, counted
+    footer: str | None = None  # muted alerts and old unacknowledged alerts, counted
     run_started: str | None = None  # swings first seen before it were found by earlier runs
     backlog: int = 0  # unsent swings found before ``backlog_cutoff``: counted, not listed
     backlog_cutoff: str | None = None  # a day (YYYY-MM-DD)

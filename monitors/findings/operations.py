@@ -138,7 +138,7 @@ def status_sql() -> str:
 
 
 def digest_footer(conn: Connection, *, older_than_days: int = 7) -> str | None:
-    """``2 muted swing(s) · 5 unacknowledged alert(s) older than 7 days`` (None when both 0)."""
+    """``2 muted alert(s) · 5 unacknowledged alert(s) older than 7 days`` (None when both 0)."""
     from datetime import timedelta
 
     if "balance_alerts" not in conn.table_names():
@@ -157,5 +157,5 @@ def digest_footer(conn: Connection, *, older_than_days: int = 7) -> str | None:
         "and k.balance_date = a.balance_date)) as d", (cutoff,)) or 0
     if not muted and not stale:
         return None
-    return (f"{muted} muted swing(s) · {stale} unacknowledged alert(s) older than "
+    return (f"{muted} muted alert(s) · {stale} unacknowledged alert(s) older than "
             f"{older_than_days} days (`balancewatch alerts list`)")
